@@ -72,8 +72,12 @@ class Schema {
   // A key that may be absent or null (e.g. an optional path); Params::has() tells.
   Schema& add_optional(const std::string& name, Type type, const std::string& doc);
 
-  // Allow keys not declared here (used for sections whose keys are component names).
-  Schema& allow_extra_keys(std::function<std::shared_ptr<const Schema>(const std::string&)> resolver);
+  // Allow keys not declared here whose schema is looked up at validation time (used for
+  // sections holding one sub-block per registered component: `method: {name: mixup,
+  // mixup: {alpha: 0.4}}`). `names` lists the allowed extra keys (for suggestions);
+  // `resolver` returns the schema of one of them.
+  Schema& allow_extra_keys(std::function<std::vector<std::string>()> names,
+                           std::function<std::shared_ptr<const Schema>(const std::string&)> resolver);
 
   const std::vector<Field>& fields() const { return fields_; }
   const Field* find(const std::string& name) const;
@@ -91,6 +95,7 @@ class Schema {
  private:
   Field& add(Field field);
   std::vector<Field> fields_;
+  std::function<std::vector<std::string>()> extra_names_;
   std::function<std::shared_ptr<const Schema>(const std::string&)> extra_resolver_;
 };
 
