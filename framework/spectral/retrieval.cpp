@@ -1,0 +1,308 @@
+#include "framework/spectral/retrieval.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "framework/core/error.h"
+#include "framework/core/hash.h"
+#include "framework/spectral/parallel.h"
+#include "framework/spectral/ssim_kernel.h"
+#include "framework/spectral/validate.h"
+
+namespace frerec::spectral {
+
+RetrievalPool parse_retrieval_pool(const std::string& name, const std::string& component) {
+  if (name == "all") return RetrievalPool::kAll;
+  if (name == "same_class") return RetrievalPool::kSameClass;
+  throw ConfigError(component + ": pool '" + name + "' is not known; use 'all' or 'same_class'");
+}
+
+const char* to_string(RetrievalPool pool) { return pool == RetrievalPool::kAll ? "all" : "same_class"; }
+
+bool ssim_kernel_has_avx2() {
+#if defined(FREREC_SPECTRAL_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__))
+  static const bool supported = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return supported;
+#else
+  return false;
+#endif
+}
+
+namespace {
+
+constexpr const char* kComponent = "ssim retrieval";
+
+// Per-image, per-channel precomputation (ssim_kernel.h): centred plane, centred local
+// mean and variance over valid windows, channel mean.
+class PreparedSet {
+ public:
+  PreparedSet(const std::vector<Image>& images, std::size_t begin, std::size_t end, const SsimSettings& settings,
+              int threads)
+      : begin_(begin), count_(end - begin) {
+    const Image& first = images[begin];
+    channels_ = first.channels;
+    h_ = first.height;
+    w_ = first.width;
+    const int n = settings.size;
+    hv_ = h_ - n + 1;
+    wv_ = w_ - n + 1;
+    const std::size_t plane = static_cast<std::size_t>(h_) * w_, valid = static_cast<std::size_t>(hv_) * wv_;
+    centred_.resize(count_ * channels_ * plane);
+    mu_.resize(count_ * channels_ * valid);
+    var_.resize(count_ * channels_ * valid);
+    means_.resize(count_ * channels_);
+    parallel_for(count_, threads, [&](std::size_t i) {
+      std::vector<double> x(plane), sq(plane), tmp(static_cast<std::size_t>(hv_) * w_), m(valid), mm(valid);
+      for (int c = 0; c < channels_; ++c) {
+        const float* src = images[begin_ + i].plane(c);
+        double mean = 0.0;
+        for (std::size_t p = 0; p < plane; ++p) mean += src[p];
+        mean /= static_cast<double>(plane);
+        const float mean_f = static_cast<float>(mean);
+        float* cen = centred_.data() + (i * channels_ + c) * plane;
+        for (std::size_t p = 0; p < plane; ++p) {
+          cen[p] = src[p] - mean_f;  // exactly what the kernel multiplies
+          x[p] = cen[p];
+          sq[p] = static_cast<double>(src[p]) * src[p];
+        }
+        filter_valid(x.data(), settings.taps, tmp.data(), m.data());
+        filter_valid(sq.data(), settings.taps, tmp.data(), mm.data());
+        float* mu = mu_.data() + (i * channels_ + c) * valid;
+        float* var = var_.data() + (i * channels_ + c) * valid;
+        for (std::size_t p = 0; p < valid; ++p) {
+          const double local_mean = m[p] + mean_f;  // G*x (taps sum to 1)
+          mu[p] = static_cast<float>(m[p]);
+          var[p] = static_cast<float>(settings.covariance_norm * (mm[p] - local_mean * local_mean));
+        }
+        means_[i * channels_ + c] = mean_f;
+      }
+    });
+  }
+
+  detail::KernelPlane plane(std::size_t image, int c) const {
+    const std::size_t i = image - begin_;
+    const std::size_t plane = static_cast<std::size_t>(h_) * w_, valid = static_cast<std::size_t>(hv_) * wv_;
+    return {centred_.data() + (i * channels_ + c) * plane, mu_.data() + (i * channels_ + c) * valid,
+            var_.data() + (i * channels_ + c) * valid, means_[i * channels_ + c]};
+  }
+  std::size_t begin() const { return begin_; }
+  std::size_t end() const { return begin_ + count_; }
+  int channels() const { return channels_; }
+  std::size_t valid_pixels() const { return static_cast<std::size_t>(hv_) * wv_; }
+
+ private:
+  void filter_valid(const double* in, const std::vector<double>& taps, double* tmp, double* out) const {
+    const int n = static_cast<int>(taps.size());
+    for (int y = 0; y < hv_; ++y)
+      for (int x = 0; x < w_; ++x) {
+        double acc = 0.0;
+        for (int t = 0; t < n; ++t) acc += taps[t] * in[(y + t) * w_ + x];
+        tmp[y * w_ + x] = acc;
+      }
+    for (int y = 0; y < hv_; ++y)
+      for (int x = 0; x < wv_; ++x) {
+        double acc = 0.0;
+        for (int t = 0; t < n; ++t) acc += taps[t] * tmp[y * w_ + x + t];
+        out[y * wv_ + x] = acc;
+      }
+  }
+
+  std::size_t begin_, count_;
+  int channels_ = 0, h_ = 0, w_ = 0, hv_ = 0, wv_ = 0;
+  std::vector<float> centred_, mu_, var_, means_;
+};
+
+struct Candidate {
+  double score;
+  std::int32_t index;
+};
+inline bool better(const Candidate& a, const Candidate& b) {
+  return a.score > b.score || (a.score == b.score && a.index < b.index);
+}
+
+// Shared checks; returns the effective K and fills each query's candidate list of
+// reference indices (ascending).
+struct Plan {
+  int k = 0;
+  std::vector<std::vector<std::int32_t>> candidates;
+};
+
+Plan plan_retrieval(const std::vector<Image>& queries, const std::vector<Image>& references,
+                    const RetrievalOptions& options, const std::vector<int>& query_labels,
+                    const std::vector<int>& reference_labels) {
+  if (options.k < 1) throw ConfigError(std::string(kComponent) + ": k=" + std::to_string(options.k) + " must be at least 1");
+  if (options.threads < 1) {
+    throw ConfigError(std::string(kComponent) + ": threads=" + std::to_string(options.threads) + " must be at least 1");
+  }
+  if (references.empty()) {
+    throw RunError(std::string(kComponent) + ": the reference pool is empty; give at least one real image");
+  }
+  require_uniform_set(references, kComponent, "reference");
+  require_uniform_set(queries, kComponent, "query", &references[0], "reference image 0");
+  const SsimSettings settings = ssim_settings(options.window);
+  if (references[0].height < settings.size || references[0].width < settings.size) {
+    throw ConfigError(std::string(kComponent) + ": image shape " + shape_string(references[0]) +
+                      " is smaller than the " + std::to_string(settings.size) + "x" + std::to_string(settings.size) +
+                      " " + to_string(options.window) + " window; use larger images");
+  }
+  if (options.leave_one_out && queries.size() != references.size()) {
+    throw ConfigError(std::string(kComponent) + ": leave_one_out needs the queries to be the references (got " +
+                      std::to_string(queries.size()) + " queries and " + std::to_string(references.size()) +
+                      " references)");
+  }
+  const bool same_class = options.pool == RetrievalPool::kSameClass;
+  if (same_class && (query_labels.size() != queries.size() || reference_labels.size() != references.size())) {
+    throw ConfigError(std::string(kComponent) + ": pool=same_class needs one label per image (got " +
+                      std::to_string(query_labels.size()) + " labels for " + std::to_string(queries.size()) +
+                      " queries and " + std::to_string(reference_labels.size()) + " for " +
+                      std::to_string(references.size()) + " references)");
+  }
+  Plan plan;
+  plan.candidates.resize(queries.size());
+  std::size_t smallest = std::numeric_limits<std::size_t>::max();
+  std::size_t smallest_query = 0;
+  for (std::size_t q = 0; q < queries.size(); ++q) {
+    auto& list = plan.candidates[q];
+    for (std::size_t r = 0; r < references.size(); ++r) {
+      if (options.leave_one_out && r == q) continue;
+      if (same_class && reference_labels[r] != query_labels[q]) continue;
+      list.push_back(static_cast<std::int32_t>(r));
+    }
+    if (list.empty()) {
+      throw RunError(std::string(kComponent) + ": the pool of query " + std::to_string(q) + " is empty (pool=" +
+                     to_string(options.pool) + (same_class ? ", label " + std::to_string(query_labels[q]) : "") +
+                     (options.leave_one_out ? ", leave-one-out" : "") + " over " + std::to_string(references.size()) +
+                     " references); add references or use pool=all");
+    }
+    if (list.size() < smallest) {
+      smallest = list.size();
+      smallest_query = q;
+    }
+  }
+  plan.k = options.k;
+  if (!queries.empty() && static_cast<std::size_t>(options.k) > smallest) {
+    spdlog::warn("{}: k={} is larger than the pool of query {} ({} candidates, pool={}{}); using k={}", kComponent,
+                 options.k, smallest_query, smallest, to_string(options.pool),
+                 options.leave_one_out ? ", leave-one-out" : "", smallest);
+    plan.k = static_cast<int>(smallest);
+  }
+  return plan;
+}
+
+void select_top_k(std::vector<Candidate>& scored, int k, std::int32_t* indices, double* scores) {
+  std::partial_sort(scored.begin(), scored.begin() + k, scored.end(), better);
+  for (int j = 0; j < k; ++j) {
+    indices[j] = scored[j].index;
+    scores[j] = scored[j].score;
+  }
+}
+
+}  // namespace
+
+RetrievalResult top_k_ssim(const std::vector<Image>& queries, const std::vector<Image>& references,
+                           const RetrievalOptions& options, const std::vector<int>& query_labels,
+                           const std::vector<int>& reference_labels) {
+  const Plan plan = plan_retrieval(queries, references, options, query_labels, reference_labels);
+  RetrievalResult result;
+  result.queries = static_cast<int>(queries.size());
+  result.k = plan.k;
+  result.indices.resize(queries.size() * plan.k);
+  result.scores.resize(queries.size() * plan.k);
+  if (queries.empty()) return result;
+
+  const SsimSettings settings = ssim_settings(options.window);
+  FREREC_ASSERT(settings.size <= 64, "ssim window larger than the kernel's ring buffer");
+  std::vector<float> taps(settings.taps.begin(), settings.taps.end());
+  detail::KernelShape shape{references[0].height, references[0].width, taps.data(), settings.size,
+                            static_cast<float>(settings.covariance_norm), static_cast<float>(SsimSettings::kC1),
+                            static_cast<float>(SsimSettings::kC2)};
+  const bool avx2 = options.allow_avx2 && ssim_kernel_has_avx2();
+  auto kernel = avx2 ? &detail::avx2::ssim_sums : &detail::generic::ssim_sums;
+  const int channels = references[0].channels;
+
+  // Blocks bound the memory of the prepared data (~3 floats per pixel per image).
+  const std::size_t pixels = references[0].size();
+  const std::size_t block = std::max<std::size_t>(16, (std::size_t(256) << 20) / (12 * pixels));
+  const std::size_t query_chunk = std::max<std::size_t>(block / 2, 8);
+  for (std::size_t q0 = 0; q0 < queries.size(); q0 += query_chunk) {
+    const std::size_t q1 = std::min(queries.size(), q0 + query_chunk);
+    const PreparedSet prepared_queries(queries, q0, q1, settings, options.threads);
+    std::vector<std::vector<Candidate>> scored(q1 - q0);
+    for (std::size_t r0 = 0; r0 < references.size(); r0 += block) {
+      const std::size_t r1 = std::min(references.size(), r0 + block);
+      const PreparedSet prepared_refs(references, r0, r1, settings, options.threads);
+      parallel_for(q1 - q0, options.threads, [&](std::size_t local) {
+        const std::size_t q = q0 + local;
+        const auto& cands = plan.candidates[q];
+        auto it = std::lower_bound(cands.begin(), cands.end(), static_cast<std::int32_t>(r0));
+        std::vector<float> scratch(detail::kernel_scratch_size(shape));
+        std::vector<detail::KernelPlane> ys;
+        std::vector<std::int32_t> ids;
+        for (; it != cands.end() && static_cast<std::size_t>(*it) < r1; ++it) ids.push_back(*it);
+        if (ids.empty()) return;
+        std::vector<double> totals(ids.size(), 0.0), sums(ids.size());
+        ys.resize(ids.size());
+        for (int c = 0; c < channels; ++c) {
+          for (std::size_t j = 0; j < ids.size(); ++j) ys[j] = prepared_refs.plane(ids[j], c);
+          kernel(shape, prepared_queries.plane(q, c), ys.data(), static_cast<int>(ids.size()), scratch.data(),
+                 sums.data());
+          for (std::size_t j = 0; j < ids.size(); ++j) totals[j] += sums[j] / prepared_refs.valid_pixels();
+        }
+        for (std::size_t j = 0; j < ids.size(); ++j) scored[local].push_back({totals[j] / channels, ids[j]});
+      });
+    }
+    parallel_for(q1 - q0, options.threads, [&](std::size_t local) {
+      const std::size_t q = q0 + local;
+      select_top_k(scored[local], plan.k, result.indices.data() + q * plan.k, result.scores.data() + q * plan.k);
+    });
+  }
+  return result;
+}
+
+RetrievalResult top_k_ssim_brute_force(const std::vector<Image>& queries, const std::vector<Image>& references,
+                                       const RetrievalOptions& options, const std::vector<int>& query_labels,
+                                       const std::vector<int>& reference_labels) {
+  const Plan plan = plan_retrieval(queries, references, options, query_labels, reference_labels);
+  RetrievalResult result;
+  result.queries = static_cast<int>(queries.size());
+  result.k = plan.k;
+  result.indices.resize(queries.size() * plan.k);
+  result.scores.resize(queries.size() * plan.k);
+  parallel_for(queries.size(), options.threads, [&](std::size_t q) {
+    std::vector<Candidate> scored;
+    for (std::int32_t r : plan.candidates[q]) scored.push_back({ssim(queries[q], references[r], options.window), r});
+    std::sort(scored.begin(), scored.end(), better);
+    select_top_k(scored, plan.k, result.indices.data() + q * plan.k, result.scores.data() + q * plan.k);
+  });
+  return result;
+}
+
+std::string retrieval_fingerprint(const std::vector<Image>& queries, const std::vector<Image>& references,
+                                  const RetrievalOptions& options, const std::vector<int>& query_labels,
+                                  const std::vector<int>& reference_labels) {
+  Hasher hasher;
+  hasher.update(std::string("frerec.ssim_top_k.v1;window=") + to_string(options.window) +
+                ";pool=" + to_string(options.pool) + ";k=" + std::to_string(options.k) +
+                ";leave_one_out=" + (options.leave_one_out ? "1" : "0") + ";");
+  auto hash_set = [&](const std::vector<Image>& images, const char* name) {
+    hasher.update(std::string(name) + ":" + std::to_string(images.size()) + ";");
+    for (const Image& image : images) {
+      hasher.update(shape_string(image) + ";");
+      hasher.update(image.data.data(), image.data.size() * sizeof(float));
+    }
+  };
+  hash_set(queries, "queries");
+  hash_set(references, "references");
+  if (options.pool == RetrievalPool::kSameClass) {
+    hasher.update(std::string("query_labels:") + std::to_string(query_labels.size()) + ";");
+    for (int label : query_labels) hasher.update_pod(static_cast<std::int64_t>(label));
+    hasher.update(std::string("reference_labels:") + std::to_string(reference_labels.size()) + ";");
+    for (int label : reference_labels) hasher.update_pod(static_cast<std::int64_t>(label));
+  }
+  return hasher.hex();
+}
+
+}  // namespace frerec::spectral
