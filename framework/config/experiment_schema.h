@@ -1,0 +1,48 @@
+// The top-level experiment config, assembled at run time from registered sections so
+// the framework needs no knowledge of datasets, methods or models (shared/DESIGN.md §5).
+//
+//   experiment: {name, kind, description}     (framework)
+//   seed: 0                                   (framework; the training seed of a cell)
+//   data:   {name: demo_mri, <common keys>, demo_mri: {...loader keys...}}
+//   method: {name: gda, <common keys>, mixup: {alpha: 0.2}, ...}
+//   model:  {name: resnet18, <common keys>, resnet18: {...}}
+//   train:  {...}                             (plain section, no component)
+//
+// A component section's `name` picks a registered component of `component_kind`; one
+// sub-block per component name holds that component's parameters (validated with its
+// schema), so a grid over `method.name` keeps every method's settings. After
+// validation a cell's config keeps only the selected component's block (filled with
+// defaults), so its hash covers exactly what the cell uses.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "framework/config/loader.h"
+#include "framework/config/schema.h"
+
+namespace frerec::config {
+
+struct SectionSpec {
+  std::string name;            // top-level key
+  std::string doc;             // one line
+  Schema common;               // keys shared by all components of the section
+  std::string component_kind;  // catalog kind selected by `name` ("" for a plain section)
+  std::string default_component;
+};
+
+// Registers (or replaces) a top-level section.
+void register_section(SectionSpec spec);
+std::vector<SectionSpec> registered_sections();
+
+// The top-level schema from the registered sections (built on demand).
+Schema experiment_schema();
+
+// Whether a dotted key holds a list by schema (for `key=[..]` on the command line).
+bool is_list_key(const std::string& dotted_key);
+
+// Validates a merged config (one grid cell's values already set) and returns it with
+// defaults filled and unselected component blocks removed.
+YAML::Node validate_experiment(const YAML::Node& root, const Provenance& provenance);
+
+}  // namespace frerec::config

@@ -1,0 +1,298 @@
+#include "framework/config/loader.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "framework/core/error.h"
+
+namespace frerec::config {
+namespace fs = std::filesystem;
+namespace {
+
+std::string display_path(const fs::path& path) {
+  std::error_code ec;
+  const fs::path relative = fs::relative(path, fs::current_path(), ec);
+  if (!ec && !relative.empty() && relative.string().rfind("..", 0) != 0) return relative.string();
+  return path.string();
+}
+
+void record_provenance(const YAML::Node& node, const std::string& prefix, const std::string& file,
+                       Provenance& provenance) {
+  if (!prefix.empty()) provenance.set(prefix, fmt::format("{}:{}", file, node.Mark().line + 1));
+  if (node.IsMap()) {
+    for (const auto& item : node) {
+      const std::string key = item.first.as<std::string>();
+      const std::string full = prefix.empty() ? key : prefix + "." + key;
+      provenance.set(full, fmt::format("{}:{}", file, item.first.Mark().line + 1));
+      record_provenance(item.second, full, file, provenance);
+    }
+  } else if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i)
+      record_provenance(node[i], fmt::format("{}.{}", prefix, i), file, provenance);
+  }
+}
+
+bool is_flat_scalar_list(const YAML::Node& node) {
+  if (!node.IsSequence()) return false;
+  for (const auto& item : node)
+    if (!item.IsScalar() && !item.IsNull()) return false;
+  return true;
+}
+
+YAML::Node load_recursive(const fs::path& file, Provenance& provenance, std::vector<fs::path>& files,
+                          std::vector<fs::path>& stack) {
+  std::error_code ec;
+  const fs::path canonical = fs::weakly_canonical(file, ec);
+  if (!fs::exists(canonical)) {
+    const std::string parent = stack.empty() ? "" : display_path(stack.back()) + ": ";
+    throw ConfigError(fmt::format("{}config file '{}' does not exist", parent, file.string()));
+  }
+  if (std::find(stack.begin(), stack.end(), canonical) != stack.end())
+    throw ConfigError(fmt::format("{}: _base_ cycle through '{}'", display_path(stack.back()), display_path(canonical)));
+  stack.push_back(canonical);
+  files.push_back(canonical);
+  std::ifstream in(canonical);
+  std::stringstream text;
+  text << in.rdbuf();
+  Provenance own;
+  YAML::Node node = parse_yaml_text(text.str(), display_path(canonical), &own);
+  if (!node.IsNull() && !node.IsMap())
+    throw ConfigError(fmt::format("{}: a config file must be a mapping of keys", display_path(canonical)));
+
+  YAML::Node merged(YAML::NodeType::Map);
+  if (node.IsMap() && node["_base_"]) {
+    const YAML::Node bases = node["_base_"];
+    std::vector<std::string> names;
+    if (bases.IsScalar())
+      names.push_back(bases.Scalar());
+    else if (bases.IsSequence())
+      for (const auto& b : bases) names.push_back(b.as<std::string>());
+    else
+      throw ConfigError(fmt::format("{}: _base_ must be a path or a list of paths", own.where("_base_")));
+    for (const auto& name : names) {
+      YAML::Node base = load_recursive(canonical.parent_path() / name, provenance, files, stack);
+      deep_merge(merged, base);
+    }
+    node.remove("_base_");
+  }
+  provenance.merge(own);
+  if (node.IsMap()) deep_merge(merged, node);
+  stack.pop_back();
+  return merged;
+}
+
+void strip_delete_markers(YAML::Node node) {
+  if (!node.IsMap()) return;
+  if (node["_delete_"]) node.remove("_delete_");
+  for (auto item : node) strip_delete_markers(item.second);
+}
+
+}  // namespace
+
+YAML::Node parse_yaml_text(const std::string& text, const std::string& name, Provenance* provenance) {
+  YAML::Node node;
+  try {
+    node = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(fmt::format("{}:{}: YAML syntax error: {}", name, e.mark.line + 1, e.msg));
+  }
+  if (provenance) record_provenance(node, "", name, *provenance);
+  return node;
+}
+
+void deep_merge(YAML::Node& base, const YAML::Node& top) {
+  if (!top.IsMap() || !base.IsMap()) {
+    base = YAML::Clone(top);
+    return;
+  }
+  for (const auto& item : top) {
+    const std::string key = item.first.as<std::string>();
+    const YAML::Node& value = item.second;
+    const bool replace = value.IsMap() && value["_delete_"] && value["_delete_"].IsScalar() &&
+                         value["_delete_"].as<std::string>() == "true";
+    if (replace || !value.IsMap() || !base[key] || !base[key].IsMap()) {
+      YAML::Node copy = YAML::Clone(value);
+      strip_delete_markers(copy);
+      base[key] = copy;
+    } else {
+      YAML::Node child = base[key];
+      deep_merge(child, value);
+    }
+  }
+}
+
+YAML::Node get_by_path(const YAML::Node& root, const std::string& dotted_key) {
+  YAML::Node node = root;
+  std::stringstream parts(dotted_key);
+  std::string part;
+  while (std::getline(parts, part, '.')) {
+    if (!node || !node.IsDefined()) return YAML::Node(YAML::NodeType::Undefined);
+    if (node.IsSequence()) {
+      char* end = nullptr;
+      const long index = std::strtol(part.c_str(), &end, 10);
+      if (*end != '\0' || index < 0 || static_cast<std::size_t>(index) >= node.size())
+        return YAML::Node(YAML::NodeType::Undefined);
+      node.reset(node[static_cast<std::size_t>(index)]);
+    } else if (node.IsMap()) {
+      YAML::Node child = node[part];
+      if (!child) return YAML::Node(YAML::NodeType::Undefined);
+      node.reset(child);
+    } else {
+      return YAML::Node(YAML::NodeType::Undefined);
+    }
+  }
+  return node;
+}
+
+void set_by_path(YAML::Node& root, const std::string& dotted_key, const YAML::Node& value) {
+  std::vector<std::string> parts;
+  std::stringstream stream(dotted_key);
+  std::string part;
+  while (std::getline(stream, part, '.')) parts.push_back(part);
+  if (parts.empty() || std::any_of(parts.begin(), parts.end(), [](const auto& p) { return p.empty(); }))
+    throw ConfigError(fmt::format("override: '{}' is not a valid key (use a.b.c=value)", dotted_key));
+  if (!root.IsMap()) root = YAML::Node(YAML::NodeType::Map);
+  YAML::Node node = root;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const bool last = i + 1 == parts.size();
+    const std::string so_far = fmt::format("{}", fmt::join(parts.begin(), parts.begin() + i + 1, "."));
+    if (node.IsSequence()) {
+      char* end = nullptr;
+      const long index = std::strtol(parts[i].c_str(), &end, 10);
+      if (*end != '\0' || index < 0 || static_cast<std::size_t>(index) >= node.size())
+        throw ConfigError(fmt::format("override '{}': '{}' is a list of {} entries; index '{}' is out of range",
+                                      dotted_key, so_far.substr(0, so_far.rfind('.')), node.size(), parts[i]));
+      if (last) {
+        node[static_cast<std::size_t>(index)] = value;
+        return;
+      }
+      YAML::Node child = node[static_cast<std::size_t>(index)];
+      node.reset(child);
+      continue;
+    }
+    if (!node.IsMap()) {
+      if (node.IsNull()) {
+        node = YAML::Node(YAML::NodeType::Map);
+      } else {
+        throw ConfigError(fmt::format("override '{}': '{}' is a value, not a mapping", dotted_key,
+                                      so_far.substr(0, so_far.rfind('.'))));
+      }
+    }
+    if (last) {
+      node[parts[i]] = value;
+      return;
+    }
+    if (!node[parts[i]] || node[parts[i]].IsNull()) node[parts[i]] = YAML::Node(YAML::NodeType::Map);
+    YAML::Node child = node[parts[i]];
+    node.reset(child);
+  }
+}
+
+LoadedConfig load_config(const fs::path& file, const std::vector<std::string>& overrides,
+                         const std::function<bool(const std::string&)>& is_list_key) {
+  LoadedConfig config;
+  std::vector<fs::path> stack;
+  config.root = load_recursive(file, config.provenance, config.files, stack);
+  config.overrides = overrides;
+
+  if (config.root["grid"]) {
+    const YAML::Node grid = config.root["grid"];
+    if (!grid.IsMap())
+      throw ConfigError(fmt::format("{}: 'grid' must map keys to lists of values", config.provenance.where("grid")));
+    for (const auto& item : grid) {
+      const std::string key = item.first.as<std::string>();
+      const std::string where = config.provenance.where("grid." + key);
+      if (!item.second.IsSequence() || item.second.size() == 0)
+        throw ConfigError(fmt::format("{}: grid key '{}' must be a non-empty list of values", where, key));
+      Sweep sweep{key, {}, where};
+      for (const auto& v : item.second) sweep.values.push_back(YAML::Clone(v));
+      config.sweeps.push_back(sweep);
+    }
+    config.root.remove("grid");
+  }
+
+  for (const auto& override_text : overrides) {
+    const auto eq = override_text.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw ConfigError(fmt::format("override '{}' must look like key=value (e.g. train.epochs=3)", override_text));
+    const std::string key = override_text.substr(0, eq);
+    const std::string text = override_text.substr(eq + 1);
+    YAML::Node value;
+    try {
+      value = text.empty() ? YAML::Node("") : YAML::Load(text);
+    } catch (const YAML::Exception&) {
+      value = YAML::Node(text);  // not YAML: take it as a plain string
+    }
+    const bool list_valued = is_list_key && is_list_key(key);
+    const bool sweep = value.IsSequence() && !(list_valued && is_flat_scalar_list(value));
+    if (sweep) {
+      if (value.size() == 0) throw ConfigError(fmt::format("override '{}': a sweep needs at least one value", override_text));
+      config.sweeps.erase(std::remove_if(config.sweeps.begin(), config.sweeps.end(),
+                                         [&](const Sweep& s) { return s.key == key; }),
+                          config.sweeps.end());
+      Sweep s{key, {}, "command line"};
+      for (const auto& v : value) s.values.push_back(YAML::Clone(v));
+      config.sweeps.push_back(s);
+    } else {
+      // A plain override of a key that a grid sweeps replaces the sweep.
+      config.sweeps.erase(std::remove_if(config.sweeps.begin(), config.sweeps.end(),
+                                         [&](const Sweep& s) { return s.key == key; }),
+                          config.sweeps.end());
+      set_by_path(config.root, key, value);
+      config.provenance.set(key, "command line");
+    }
+  }
+  return config;
+}
+
+namespace {
+void emit_canonical(const YAML::Node& node, std::string& out) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      std::vector<std::pair<std::string, YAML::Node>> items;
+      for (const auto& item : node) items.emplace_back(item.first.as<std::string>(), item.second);
+      std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      out += '{';
+      for (const auto& [key, value] : items) {
+        out += fmt::format("{:?}:", key);
+        emit_canonical(value, out);
+        out += ',';
+      }
+      out += '}';
+      break;
+    }
+    case YAML::NodeType::Sequence:
+      out += '[';
+      for (const auto& item : node) {
+        emit_canonical(item, out);
+        out += ',';
+      }
+      out += ']';
+      break;
+    case YAML::NodeType::Scalar:
+      out += fmt::format("{:?}", node.Scalar());
+      break;
+    default:
+      out += "null";
+  }
+}
+}  // namespace
+
+std::string canonical_text(const YAML::Node& node) {
+  std::string out;
+  emit_canonical(node, out);
+  return out;
+}
+
+std::string to_yaml(const YAML::Node& node) {
+  YAML::Emitter emitter;
+  emitter.SetIndent(2);
+  emitter << node;
+  return std::string(emitter.c_str()) + "\n";
+}
+
+}  // namespace frerec::config

@@ -1,0 +1,71 @@
+#include "framework/core/system_info.h"
+
+#include <fftw3.h>
+#include <hdf5.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <opencv2/core/version.hpp>
+
+#include <fmt/format.h>
+
+namespace frerec {
+namespace {
+std::mutex& versions_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<std::string, std::string>& registered() {
+  static std::map<std::string, std::string> versions;
+  return versions;
+}
+}  // namespace
+
+void register_library_version(const std::string& library, const std::string& version) {
+  std::lock_guard<std::mutex> lock(versions_mutex());
+  registered()[library] = version;
+}
+
+std::map<std::string, std::string> library_versions() {
+  std::map<std::string, std::string> versions;
+  versions["opencv"] = CV_VERSION;
+  std::string fftw = fftw_version;
+  const auto dash = fftw.find('-');
+  versions["fftw"] = dash == std::string::npos ? fftw : fftw.substr(dash + 1);
+  unsigned major = 0, minor = 0, release = 0;
+  H5get_libversion(&major, &minor, &release);
+  versions["hdf5"] = fmt::format("{}.{}.{}", major, minor, release);
+  std::lock_guard<std::mutex> lock(versions_mutex());
+  for (const auto& [k, v] : registered()) versions[k] = v;
+  return versions;
+}
+
+std::string git_commit() {
+  static const std::string commit = [] {
+    const std::string command = std::string("git -C '") + FREREC_SOURCE_DIR + "' rev-parse HEAD 2>/dev/null";
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+    if (pipe) {
+      std::array<char, 128> buffer{};
+      if (fgets(buffer.data(), buffer.size(), pipe.get()) != nullptr) {
+        std::string text(buffer.data());
+        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+        if (text.size() >= 7) return text;
+      }
+    }
+    return std::string("unknown");
+  }();
+  return commit;
+}
+
+std::string host_name() {
+  char buffer[256] = {0};
+  if (gethostname(buffer, sizeof(buffer) - 1) != 0) return "unknown";
+  return buffer;
+}
+
+std::string frerec_version() { return FREREC_VERSION; }
+
+}  // namespace frerec

@@ -1,0 +1,60 @@
+#include "framework/runner/record.h"
+
+#include <ctime>
+
+#include "framework/core/atomic_file.h"
+#include "framework/core/system_info.h"
+
+namespace frerec {
+namespace fs = std::filesystem;
+
+std::string iso_time_utc() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+nlohmann::json environment_json(int threads, const std::string& device) {
+  nlohmann::json env;
+  env["frerec_version"] = frerec_version();
+  env["git_commit"] = git_commit();
+  env["host"] = host_name();
+  env["device"] = device;
+  env["threads"] = threads;
+  env["libraries"] = library_versions();
+  return env;
+}
+
+std::optional<nlohmann::json> read_json_file(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::nullopt;
+  try {
+    return nlohmann::json::parse(read_file(path));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+void write_json_atomic(const fs::path& path, const nlohmann::json& value) {
+  write_file_atomic(path, value.dump(2) + "\n");
+}
+
+std::vector<nlohmann::json> collect_records(const fs::path& experiment_dir) {
+  std::vector<nlohmann::json> records;
+  std::error_code ec;
+  if (!fs::exists(experiment_dir, ec)) return records;
+  for (const auto& item : fs::recursive_directory_iterator(experiment_dir, ec)) {
+    if (!item.is_regular_file() || item.path().filename() != "record.json") continue;
+    auto record = read_json_file(item.path());
+    if (record && record->value("status", "") == "ok") records.push_back(*record);
+  }
+  std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
+    return a.value("cell", "") < b.value("cell", "");
+  });
+  return records;
+}
+
+}  // namespace frerec
