@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "framework/core/error.h"
 #include "framework/spectral/parallel.h"
@@ -86,7 +87,9 @@ std::vector<Real> log_amplitude(const Spectrum<Real>& spectrum, Real epsilon) {
 
 std::vector<std::uint8_t> low_frequency_mask(int height, int width, double ratio, MaskShape shape) {
   if (!(ratio > 0.0 && ratio <= 1.0)) {
-    throw ConfigError("spectrum: mask ratio r=" + std::to_string(ratio) + " must be in (0,1]");
+    char text[64];
+    std::snprintf(text, sizeof(text), "%g", ratio);
+    throw ConfigError(std::string("spectrum: mask ratio r=") + text + " must be in (0,1]");
   }
   if (height <= 0 || width <= 0) {
     throw ConfigError("spectrum: mask size " + std::to_string(height) + "x" + std::to_string(width) +

@@ -1,0 +1,277 @@
+#include "augmentations/frerec/shr.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <random>
+
+#include "framework/core/error.h"
+#include "framework/spectral/parallel.h"
+#include "framework/spectral/validate.h"
+
+namespace frerec::shr {
+namespace {
+
+constexpr const char* kComponent = "shr";
+
+Spread parse_spread(const std::string& name) {
+  if (name == "mad") return Spread::kMad;
+  if (name == "std") return Spread::kStd;
+  throw ConfigError("shr: spread '" + name + "' is not known; use 'mad' or 'std'");
+}
+Normalize parse_normalize(const std::string& name) {
+  if (name == "synthetic") return Normalize::kSynthetic;
+  if (name == "real") return Normalize::kReal;
+  throw ConfigError("shr: normalize '" + name + "' is not known; use 'synthetic' or 'real'");
+}
+Domain parse_domain(const std::string& name) {
+  if (name == "amplitude") return Domain::kAmplitude;
+  if (name == "complex") return Domain::kComplex;
+  throw ConfigError("shr: domain '" + name + "' is not known; use 'amplitude' or 'complex'");
+}
+const char* to_string(Spread s) { return s == Spread::kMad ? "mad" : "std"; }
+const char* to_string(Normalize n) { return n == Normalize::kSynthetic ? "synthetic" : "real"; }
+const char* to_string(Domain d) { return d == Domain::kAmplitude ? "amplitude" : "complex"; }
+
+// The HF values of one centred channel plane, in mask order (row-major over HF bins).
+std::vector<std::complex<double>> high_frequency_values(const std::complex<double>* plane,
+                                                        const std::vector<std::uint8_t>& low, Domain domain) {
+  std::vector<std::complex<double>> values;
+  for (std::size_t i = 0; i < low.size(); ++i) {
+    if (low[i]) continue;
+    values.push_back(domain == Domain::kAmplitude ? std::complex<double>(std::abs(plane[i]), 0.0) : plane[i]);
+  }
+  return values;
+}
+
+ChannelStats stats_of(const std::vector<std::complex<double>>& values, Spread spread) {
+  ChannelStats s{{0.0, 0.0}, 0.0};
+  if (values.empty()) return s;
+  std::complex<double> sum = 0.0;
+  for (const auto& v : values) sum += v;
+  s.mean = sum / static_cast<double>(values.size());
+  double acc = 0.0;
+  for (const auto& v : values) {
+    const double d = std::abs(v - s.mean);
+    acc += spread == Spread::kMad ? d : d * d;
+  }
+  acc /= static_cast<double>(values.size());
+  s.spread = spread == Spread::kMad ? acc : std::sqrt(acc);
+  return s;
+}
+
+// 53-bit uniform in [0,1) (or (0,1] with open_zero) from one mt19937_64 output.
+double uniform53(std::mt19937_64& rng, bool exclude_zero) {
+  const double u = static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0);
+  return exclude_zero ? 1.0 - u : u;
+}
+
+}  // namespace
+
+config::Schema ShrOptions::schema() {
+  config::Schema s;
+  s.add_float("ratio", 0.5, "low-frequency mask ratio r in (0,1] (paper: 0.5)", 1e-9, 1.0)
+      .add_int("k", 200, "number K of real neighbours retrieved by SSIM (paper: 200)", 1)
+      .add_string("mask", "square", "shape of the low-frequency region", {"square", "circle"})
+      .add_string("spread", "mad", "HF spread statistic: mean absolute deviation (Eq. 1) or std", {"mad", "std"})
+      .add_string("normalize", "synthetic",
+                  "standardise the synthetic HF by its own statistics (AdaIN) or by the neighbours' means (literal Eq. 3)",
+                  {"synthetic", "real"})
+      .add_string("domain", "amplitude", "statistics of |F| (phase kept) or of the complex values",
+                  {"amplitude", "complex"})
+      .add_string("ssim", "gaussian", "SSIM window used for retrieval", {"gaussian", "uniform"})
+      .add_string("pool", "all", "retrieval pool: all real images or only those of the same class",
+                  {"all", "same_class"})
+      .add_int("seed", 0, "seed of the ε draws (one pair per image and channel)", 0);
+  return s;
+}
+
+ShrOptions ShrOptions::from_params(const config::Params& params) {
+  ShrOptions o;
+  o.ratio = params.get_or<double>("ratio", o.ratio);
+  o.k = static_cast<int>(params.get_or<long>("k", o.k));
+  if (params.has("mask")) o.mask = spectral::parse_mask_shape(params.get<std::string>("mask"), kComponent);
+  if (params.has("spread")) o.spread = parse_spread(params.get<std::string>("spread"));
+  if (params.has("normalize")) o.normalize = parse_normalize(params.get<std::string>("normalize"));
+  if (params.has("domain")) o.domain = parse_domain(params.get<std::string>("domain"));
+  if (params.has("ssim")) o.ssim = spectral::parse_ssim_window(params.get<std::string>("ssim"), kComponent);
+  if (params.has("pool")) o.pool = spectral::parse_retrieval_pool(params.get<std::string>("pool"), kComponent);
+  if (params.has("seed")) {
+    const long seed = params.get<long>("seed");
+    if (seed < 0) throw ConfigError("shr: seed=" + std::to_string(seed) + " must be non-negative");
+    o.seed = static_cast<std::uint64_t>(seed);
+  }
+  o.validate();
+  return o;
+}
+
+void ShrOptions::validate() const {
+  if (!(ratio > 0.0 && ratio <= 1.0)) {
+    char text[64];
+    std::snprintf(text, sizeof(text), "%g", ratio);
+    throw ConfigError(std::string("shr: mask ratio r=") + text + " must be in (0,1]");
+  }
+  if (k < 1) throw ConfigError("shr: k=" + std::to_string(k) + " must be at least 1");
+}
+
+std::string ShrOptions::canonical() const {
+  char ratio_text[64];
+  std::snprintf(ratio_text, sizeof(ratio_text), "%.17g", ratio);
+  return std::string("shr.v1;ratio=") + ratio_text + ";k=" + std::to_string(k) + ";mask=" +
+         spectral::to_string(mask) + ";spread=" + to_string(spread) + ";normalize=" + to_string(normalize) +
+         ";domain=" + to_string(domain) + ";ssim=" + spectral::to_string(ssim) + ";pool=" +
+         spectral::to_string(pool) + ";seed=" + std::to_string(seed);
+}
+
+std::vector<ImageStats> high_frequency_stats(const std::vector<Image>& images, const ShrOptions& options,
+                                             int threads) {
+  options.validate();
+  if (images.empty()) return {};
+  spectral::require_uniform_set(images, kComponent, "real");
+  const auto low = spectral::low_frequency_mask(images[0].height, images[0].width, options.ratio, options.mask);
+  std::vector<ImageStats> out(images.size());
+  spectral::parallel_for(images.size(), threads, [&](std::size_t i) {
+    const auto spectrum = spectral::centred_spectrum<double>(images[i]);
+    ImageStats stats;
+    for (int c = 0; c < spectrum.channels; ++c)
+      stats.push_back(stats_of(high_frequency_values(spectrum.plane(c), low, options.domain), options.spread));
+    out[i] = std::move(stats);
+  });
+  return out;
+}
+
+std::vector<ChannelTarget> sample_targets(const std::vector<const ImageStats*>& neighbours, std::uint64_t seed,
+                                          std::uint64_t image_index) {
+  if (neighbours.empty()) throw RunError("shr: no real neighbours for image " + std::to_string(image_index) +
+                                         "; the retrieval pool is empty");
+  const std::size_t channels = neighbours[0]->size();
+  std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32),
+                    static_cast<std::uint32_t>(image_index), static_cast<std::uint32_t>(image_index >> 32)};
+  std::mt19937_64 rng(seq);
+  const double k = static_cast<double>(neighbours.size());
+  std::vector<ChannelTarget> targets(channels);
+  for (std::size_t c = 0; c < channels; ++c) {
+    ChannelTarget& t = targets[c];
+    std::complex<double> mean_sum = 0.0;
+    double spread_sum = 0.0;
+    for (const ImageStats* n : neighbours) {
+      mean_sum += (*n)[c].mean;
+      spread_sum += (*n)[c].spread;
+    }
+    t.mean_bar = mean_sum / k;
+    t.spread_bar = spread_sum / k;
+    double var_mean = 0.0, var_spread = 0.0;
+    for (const ImageStats* n : neighbours) {
+      var_mean += std::norm((*n)[c].mean - t.mean_bar);
+      var_spread += ((*n)[c].spread - t.spread_bar) * ((*n)[c].spread - t.spread_bar);
+    }
+    t.sigma_mean = std::sqrt(var_mean / k);      // Eq. 2: population std over the K neighbours
+    t.sigma_spread = std::sqrt(var_spread / k);
+    // Box–Muller: one (ε_μ, ε_σ) pair per channel.
+    const double u1 = uniform53(rng, true), u2 = uniform53(rng, false);
+    const double rho = std::sqrt(-2.0 * std::log(u1)), theta = 2.0 * M_PI * u2;
+    t.epsilon_mean = rho * std::cos(theta);
+    t.epsilon_spread = rho * std::sin(theta);
+    t.mean_hat = t.mean_bar + t.epsilon_mean * t.sigma_mean;
+    // A negative spread would flip the HF pattern; the draw is clamped at 0 (decision).
+    t.spread_hat = std::max(0.0, t.spread_bar + t.epsilon_spread * t.sigma_spread);
+  }
+  return targets;
+}
+
+Image apply_shr(const Image& synthetic, const std::vector<const ImageStats*>& neighbours, const ShrOptions& options,
+                std::uint64_t image_index, std::vector<ChannelTarget>* targets_out,
+                std::vector<std::vector<std::complex<double>>>* pre_clamp_hf_out) {
+  options.validate();
+  spectral::require_non_empty(synthetic, kComponent, "synthetic", image_index);
+  spectral::require_finite(synthetic, kComponent, "synthetic", image_index);
+  for (const ImageStats* n : neighbours) {
+    if (n == nullptr || n->size() != static_cast<std::size_t>(synthetic.channels)) {
+      throw ConfigError("shr: synthetic image " + std::to_string(image_index) + " has " +
+                        std::to_string(synthetic.channels) + " channels but a real neighbour has " +
+                        std::to_string(n == nullptr ? 0 : n->size()) + "; use real and synthetic sets with one channel count");
+    }
+  }
+  const auto targets = sample_targets(neighbours, options.seed, image_index);
+  const auto low = spectral::low_frequency_mask(synthetic.height, synthetic.width, options.ratio, options.mask);
+  auto spectrum = spectral::centred_spectrum<double>(synthetic);
+  if (pre_clamp_hf_out != nullptr) pre_clamp_hf_out->assign(synthetic.channels, {});
+  for (int c = 0; c < synthetic.channels; ++c) {
+    std::complex<double>* plane = spectrum.plane(c);
+    const auto values = high_frequency_values(plane, low, options.domain);
+    if (values.empty()) continue;  // r = 1, square mask: nothing is high frequency
+    const ChannelTarget& t = targets[c];
+    const ChannelStats own = stats_of(values, options.spread);
+    const std::complex<double> centre = options.normalize == Normalize::kSynthetic ? own.mean : t.mean_bar;
+    const double scale = options.normalize == Normalize::kSynthetic ? own.spread : t.spread_bar;
+    std::size_t v = 0;
+    for (std::size_t i = 0; i < low.size(); ++i) {
+      if (low[i]) continue;
+      const std::complex<double> standardised = scale > 0.0 ? (values[v] - centre) / scale : 0.0;  // Eq. 3
+      const std::complex<double> mapped = t.spread_hat * standardised + t.mean_hat;
+      if (pre_clamp_hf_out != nullptr) (*pre_clamp_hf_out)[c].push_back(mapped);
+      if (options.domain == Domain::kAmplitude) {
+        const double amp = std::max(0.0, mapped.real());
+        plane[i] = std::polar(amp, std::arg(plane[i]));
+      } else {
+        plane[i] = mapped;
+      }
+      ++v;
+    }
+  }
+  Image out = spectral::inverse_centred_spectrum(spectrum);
+  for (float& p : out.data) p = std::min(1.0f, std::max(0.0f, p));
+  if (targets_out != nullptr) *targets_out = targets;
+  return out;
+}
+
+std::vector<Image> shr_batch(const std::vector<Image>& synthetic, const std::vector<Image>& real,
+                             const spectral::RetrievalResult& neighbours, const ShrOptions& options, int threads,
+                             std::uint64_t index_offset) {
+  options.validate();
+  if (real.empty()) throw RunError("shr: the real image pool is empty; give at least one real image");
+  spectral::require_uniform_set(real, kComponent, "real");
+  spectral::require_uniform_set(synthetic, kComponent, "synthetic", &real[0], "real image 0");
+  if (neighbours.queries != static_cast<int>(synthetic.size()) || neighbours.k < 1 ||
+      neighbours.indices.size() != synthetic.size() * static_cast<std::size_t>(neighbours.k)) {
+    throw ConfigError("shr: the retrieval result has " + std::to_string(neighbours.queries) + " rows of k=" +
+                      std::to_string(neighbours.k) + " for " + std::to_string(synthetic.size()) +
+                      " synthetic images; recompute the retrieval for this set");
+  }
+  for (std::int32_t idx : neighbours.indices) {
+    if (idx < 0 || static_cast<std::size_t>(idx) >= real.size()) {
+      throw ConfigError("shr: the retrieval result refers to real image " + std::to_string(idx) + " but only " +
+                        std::to_string(real.size()) + " real images were given; recompute the retrieval");
+    }
+  }
+  const auto stats = high_frequency_stats(real, options, threads);
+  std::vector<Image> out(synthetic.size());
+  spectral::parallel_for(synthetic.size(), threads, [&](std::size_t i) {
+    std::vector<const ImageStats*> picked;
+    for (int j = 0; j < neighbours.k; ++j) picked.push_back(&stats[neighbours.index(static_cast<int>(i), j)]);
+    out[i] = apply_shr(synthetic[i], picked, options, index_offset + i);
+  });
+  return out;
+}
+
+spectral::RetrievalOptions retrieval_options(const ShrOptions& options, int threads, bool leave_one_out) {
+  spectral::RetrievalOptions r;
+  r.k = options.k;
+  r.window = options.ssim;
+  r.pool = options.pool;
+  r.leave_one_out = leave_one_out;
+  r.threads = std::max(1, threads);
+  return r;
+}
+
+std::vector<Image> shr_with_retrieval(const std::vector<Image>& synthetic, const std::vector<Image>& real,
+                                      const ShrOptions& options, int threads, bool leave_one_out,
+                                      const std::vector<int>& synthetic_labels, const std::vector<int>& real_labels) {
+  options.validate();
+  if (real.empty()) throw RunError("shr: the real image pool is empty; give at least one real image");
+  const auto neighbours = spectral::top_k_ssim(synthetic, real, retrieval_options(options, threads, leave_one_out),
+                                               synthetic_labels, real_labels);
+  return shr_batch(synthetic, real, neighbours, options, threads);
+}
+
+}  // namespace frerec::shr
