@@ -1,0 +1,72 @@
+// Augmentation methods: the rows of the paper's Table 2 (shared/DESIGN.md §4 "Table 2").
+//
+// A Method decides, for one classify cell, (1) which images the classifier trains and is
+// tested on — real only (RAW, AutoAug, Mix-up, AFA), real + synthetic (GDA, external
+// generators such as DoGE), real + calibrated synthetic (GDA+FreRec, which also calibrates
+// real train and test images) — and (2) which online transforms and training hooks the
+// trainer uses. Every method shares the base augmentation of the `method` section
+// (method_section_schema(): flips and a small random crop), added by the cell first.
+//
+//   method:
+//     name: mixup
+//     base: {hflip: true, vflip: false, crop_padding: 4}
+//     mixup: {alpha: 0.2}          # the selected method's own block (its Schema)
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "datasets/dataset.h"
+#include "framework/config/schema.h"
+#include "framework/core/context.h"
+#include "framework/core/registry.h"
+#include "framework/train/batch.h"
+#include "framework/train/sample_source.h"
+
+namespace frerec::train {
+class Trainer;
+}
+
+namespace frerec::augmentations {
+
+struct CellData {
+  const datasets::TaskData& task;
+  config::Params section;     // the whole `method` section (base keys)
+  config::Params params;      // the selected method's block (method.<name>)
+  config::Params data;        // the `data` section (counts etc.)
+  std::uint64_t seed = 0;     // the cell's training seed
+  RunContext& run;
+};
+
+struct TrainingInputs {
+  std::shared_ptr<const train::SampleSource> train;
+  std::shared_ptr<const train::SampleSource> validation;  // null when there is no val split
+  std::shared_ptr<const train::SampleSource> test;
+  nlohmann::json record = nlohmann::json::object();       // facts for record.json
+};
+
+class Method {
+ public:
+  virtual ~Method() = default;
+  // The sources to train, select and test on. Default: the real splits only.
+  virtual TrainingInputs prepare(const CellData& data);
+  // Adds the method's transforms and hooks (after the shared base transforms). May wrap
+  // the model (e.g. AFA's auxiliary BatchNorm layers).
+  virtual void configure(train::Trainer& /*trainer*/, train::ModelHandle& /*model*/, const CellData& /*data*/) {}
+};
+
+using MethodRegistry = Registry<std::unique_ptr<Method>>;
+MethodRegistry& method_registry();
+
+// Common keys of the `method` section (the shared base augmentation).
+config::Schema method_section_schema();
+// The shared base augmentation (flips, small crop) as sample transforms.
+void add_base_transforms(train::Trainer& trainer, const config::Params& section);
+
+// Registers every method (idempotent).
+void register_all();
+
+}  // namespace frerec::augmentations
