@@ -1,0 +1,131 @@
+#include "datasets/core/csv.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+
+#include "framework/core/atomic_file.h"
+#include "framework/core/error.h"
+
+namespace frerec::datasets {
+namespace fs = std::filesystem;
+
+std::optional<std::size_t> CsvTable::find_column(const std::string& name) const {
+  auto it = std::find(header.begin(), header.end(), name);
+  if (it == header.end()) return std::nullopt;
+  return static_cast<std::size_t>(it - header.begin());
+}
+
+std::size_t CsvTable::column(const std::string& name) const {
+  if (auto index = find_column(name)) return *index;
+  std::string have;
+  for (const auto& h : header) have += (have.empty() ? "" : ", ") + h;
+  throw RunError("csv: '" + path.string() + "' has no column '" + name + "' (columns: " + have + ")");
+}
+
+CsvTable parse_csv(const std::string& text, const fs::path& path_for_messages) {
+  CsvTable table;
+  table.path = path_for_messages;
+  std::vector<std::string> row;
+  std::string cell;
+  bool in_quotes = false;
+  bool row_has_content = false;
+  std::size_t line = 1, row_line = 1;
+  auto end_row = [&]() {
+    row.push_back(cell);
+    cell.clear();
+    if (row_has_content || row.size() > 1) {
+      if (table.header.empty()) {
+        table.header = row;
+      } else if (row.size() != table.header.size()) {
+        throw RunError("csv: '" + path_for_messages.string() + "' line " + std::to_string(row_line) + " has " +
+                       std::to_string(row.size()) + " cells, the header has " +
+                       std::to_string(table.header.size()));
+      } else {
+        table.rows.push_back(row);
+      }
+    }
+    row.clear();
+    row_has_content = false;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
+    if (in_quotes) {
+      if (ch == '"') {
+        if (i + 1 < text.size() && text[i + 1] == '"') {
+          cell += '"';
+          ++i;
+        } else {
+          in_quotes = false;
+        }
+      } else {
+        if (ch == '\n') ++line;
+        cell += ch;
+      }
+      continue;
+    }
+    if (ch == '"') {
+      in_quotes = true;
+      row_has_content = true;
+    } else if (ch == ',') {
+      row.push_back(cell);
+      cell.clear();
+      row_has_content = true;
+    } else if (ch == '\r') {
+      continue;
+    } else if (ch == '\n') {
+      end_row();
+      ++line;
+      row_line = line;
+    } else {
+      cell += ch;
+      row_has_content = true;
+    }
+  }
+  if (in_quotes) throw RunError("csv: '" + path_for_messages.string() + "' ends inside a quoted cell");
+  if (!cell.empty() || !row.empty() || row_has_content) end_row();
+  // Strip a UTF-8 byte-order mark from the first header cell.
+  if (!table.header.empty() && table.header[0].rfind("\xEF\xBB\xBF", 0) == 0) table.header[0].erase(0, 3);
+  if (table.header.empty()) throw RunError("csv: '" + path_for_messages.string() + "' is empty (no header row)");
+  return table;
+}
+
+namespace {
+
+std::string gunzip_file(const fs::path& path) {
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (!file) throw RunError("csv: cannot open '" + path.string() + "'");
+  std::string text;
+  char buffer[1 << 16];
+  for (;;) {
+    const int n = gzread(file, buffer, sizeof(buffer));
+    if (n < 0) {
+      int code = 0;
+      const std::string message = gzerror(file, &code);
+      gzclose(file);
+      throw RunError("csv: '" + path.string() + "' is not a valid gzip file (" + message + ")");
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  gzclose(file);
+  return text;
+}
+
+}  // namespace
+
+CsvTable read_csv(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw RunError("csv: '" + path.string() + "' does not exist");
+  const std::string text = path.extension() == ".gz" ? gunzip_file(path) : read_file(path);
+  return parse_csv(text, path);
+}
+
+std::optional<fs::path> find_csv(const fs::path& root, const std::string& name) {
+  std::error_code ec;
+  if (fs::is_regular_file(root / name, ec)) return root / name;
+  if (fs::is_regular_file(root / (name + ".gz"), ec)) return root / (name + ".gz");
+  return std::nullopt;
+}
+
+}  // namespace frerec::datasets

@@ -1,0 +1,37 @@
+// The embedded demo benchmark (issue 3): three procedural binary tasks mirroring the
+// paper's datasets, generated in-process, no files.
+//   demo_mri    grayscale axial brain slice: scalp, skull, CSF rim, gyrated grey/white
+//               matter, ventricles; positive = small ring-enhancing lesion (bright rim,
+//               necrotic core) with surrounding oedema. Bias field, Rician noise.
+//   demo_cxr    grayscale frontal chest radiograph: body, lungs with vascular markings, ribs,
+//               clavicles, spine, heart, diaphragm; positive = cardiomegaly
+//               (cardiothoracic ratio 0.52–0.60), negatives 0.38–0.48. Exposure gradient,
+//               Poisson-like quantum noise.
+//   demo_fundus RGB fundus photograph: orange-red disc with vignetting, optic disc and
+//               cup, macula, branching vessel tree; positive = microaneurysms,
+//               haemorrhages and/or exudates (1–12 lesions, a few pixels each). Colour and
+//               illumination variation, sensor noise.
+// Each image is rendered at 2× the target size and box-downsampled; lesion sizes are set in
+// pixels of a 64-pixel image and scale with the size, so the label evidence is fine detail.
+// Every image has its own seed mix(task, seed, split, label, index): byte-identical output
+// for the same seed, independent of threads and of which other images are generated.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "framework/core/image.h"
+
+namespace frerec::datasets::demo {
+
+// Bumped whenever the rendering changes (part of the image-cache key).
+constexpr int kGeneratorVersion = 1;
+
+Image render_mri(int size, std::uint64_t image_seed, int label);
+Image render_cxr(int size, std::uint64_t image_seed, int label);
+Image render_fundus(int size, std::uint64_t image_seed, int label);
+
+// The per-image seed used by the demo sources.
+std::uint64_t image_seed(const std::string& task, std::uint64_t seed, int split, int label, long index);
+
+}  // namespace frerec::datasets::demo
