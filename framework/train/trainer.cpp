@@ -1,0 +1,658 @@
+#include "framework/train/trainer.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/cuda.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+#include <torch/utils.h>
+#include <torch/version.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "framework/core/atomic_file.h"
+#include "framework/core/error.h"
+#include "framework/core/hash.h"
+#include "framework/metrics/metrics.h"
+#include "framework/train/ordered_prefetcher.h"
+
+namespace fs = std::filesystem;
+
+namespace frerec::train {
+namespace {
+
+constexpr int kCheckpointFormat = 1;
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+torch::Device resolve_device(const std::string& name) {
+  torch::Device device(torch::kCPU);
+  try {
+    device = torch::Device(name);
+  } catch (const c10::Error&) {
+    throw ConfigError(fmt::format("trainer: device={} is not a device name; use cpu or cuda (cuda:N)", name));
+  }
+  if (device.is_cuda() && !torch::cuda::is_available()) {
+    throw RunError(fmt::format("trainer: device={} requested but CUDA is not available in this build or machine; "
+                               "use device=cpu",
+                               name));
+  }
+  if (!device.is_cpu() && !device.is_cuda()) {
+    throw ConfigError(fmt::format("trainer: device={} is not supported; use cpu or cuda", name));
+  }
+  return device;
+}
+
+// bfloat16 autocast on CUDA for the forward pass and the loss (no GradScaler needed).
+class CudaAutocastScope {
+ public:
+  explicit CudaAutocastScope(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    previous_ = at::autocast::is_autocast_enabled(at::kCUDA);
+    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+#else
+    previous_ = at::autocast::is_enabled();
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~CudaAutocastScope() {
+    if (!enabled_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, previous_);
+#else
+    at::autocast::set_enabled(previous_);
+#endif
+  }
+  CudaAutocastScope(const CudaAutocastScope&) = delete;
+  CudaAutocastScope& operator=(const CudaAutocastScope&) = delete;
+
+ private:
+  bool enabled_;
+  bool previous_ = false;
+};
+
+// Restores a module's training flag on scope exit.
+class TrainingModeScope {
+ public:
+  TrainingModeScope(torch::nn::Module& module, bool training) : module_(module), previous_(module.is_training()) {
+    module_.train(training);
+  }
+  ~TrainingModeScope() { module_.train(previous_); }
+
+ private:
+  torch::nn::Module& module_;
+  bool previous_;
+};
+
+void to_channels_last(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : module.parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+  }
+}
+
+// Loads samples `indices`, applies the per-sample transforms, collates.
+// num_classes == 0: no targets (prediction).
+Batch collate(const SampleSource& source, const std::vector<std::size_t>& indices,
+              const std::vector<std::shared_ptr<const SampleTransform>>& transforms, std::uint64_t seed, int epoch,
+              int num_classes) {
+  Batch batch;
+  const long n = static_cast<long>(indices.size());
+  batch.ids.reserve(n);
+  batch.indices = indices;
+  std::vector<std::int64_t> labels(n);
+  float* out = nullptr;
+  int channels = 0, height = 0, width = 0;
+  std::size_t image_size = 0;
+  for (long i = 0; i < n; ++i) {
+    const std::size_t index = indices[i];
+    Sample sample = source.get(index);
+    if (!transforms.empty()) {
+      std::mt19937_64 rng(derive_seed(seed, {kSampleStream, static_cast<std::uint64_t>(epoch), index}));
+      for (const auto& transform : transforms) transform->apply(sample.image, rng);
+    }
+    const Image& image = sample.image;
+    const std::size_t expected =
+        static_cast<std::size_t>(image.channels) * static_cast<std::size_t>(image.height) * image.width;
+    if (image.channels <= 0 || image.height <= 0 || image.width <= 0 || image.data.size() != expected) {
+      throw RunError(fmt::format("trainer: sample '{}' (index {}) has an invalid image [{},{},{}] with {} values; "
+                                 "check the dataset loader",
+                                 sample.id, index, image.channels, image.height, image.width, image.data.size()));
+    }
+    if (i == 0) {
+      channels = image.channels;
+      height = image.height;
+      width = image.width;
+      image_size = expected;
+      batch.images = torch::empty({n, channels, height, width}, torch::kFloat);
+      out = batch.images.data_ptr<float>();
+    } else if (image.channels != channels || image.height != height || image.width != width) {
+      throw RunError(fmt::format("trainer: sample '{}' has shape [{},{},{}] but the batch started with [{},{},{}]; "
+                                 "resize all images to one size in the dataset config",
+                                 sample.id, image.channels, image.height, image.width, channels, height, width));
+    }
+    std::memcpy(out + i * image_size, image.data.data(), image_size * sizeof(float));
+    if (num_classes > 0 && (sample.label < 0 || sample.label >= num_classes)) {
+      throw RunError(fmt::format("trainer: sample '{}' has label {} outside [0, num_classes={}); fix the labels or "
+                                 "set trainer.num_classes",
+                                 sample.id, sample.label, num_classes));
+    }
+    labels[i] = sample.label;
+    batch.ids.push_back(std::move(sample.id));
+  }
+  batch.labels = torch::from_blob(labels.data(), {n}, torch::kInt64).clone();
+  if (num_classes > 0) {
+    batch.targets = torch::zeros({n, num_classes}, torch::kFloat);
+    float* t = batch.targets.data_ptr<float>();
+    for (long i = 0; i < n; ++i) t[i * num_classes + labels[i]] = 1.0f;
+  }
+  return batch;
+}
+
+void batch_to_device(Batch& batch, const torch::Device& device, bool channels_last) {
+  if (device.is_cpu() && !channels_last) return;
+  batch.images = batch.images.to(device);
+  if (channels_last) batch.images = batch.images.contiguous(at::MemoryFormat::ChannelsLast);
+  if (batch.targets.defined()) batch.targets = batch.targets.to(device);
+  batch.labels = batch.labels.to(device);
+  for (auto& [name, tensor] : batch.extra) {
+    if (tensor.defined()) tensor = tensor.to(device);
+  }
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainerOptions& o,
+                                                        std::vector<torch::Tensor> parameters) {
+  if (o.optimizer == "sgd") {
+    return std::make_unique<torch::optim::SGD>(
+        std::move(parameters),
+        torch::optim::SGDOptions(o.lr).momentum(o.momentum).nesterov(o.nesterov).weight_decay(o.weight_decay));
+  }
+  return std::make_unique<torch::optim::AdamW>(
+      std::move(parameters),
+      torch::optim::AdamWOptions(o.lr).betas({o.betas[0], o.betas[1]}).weight_decay(o.weight_decay));
+}
+
+// Every option that changes the numbers, plus the seed and the data size.
+std::string options_fingerprint(const TrainerOptions& o, std::size_t train_size, long steps_per_epoch) {
+  const std::string text = fmt::format(
+      "format={};optimizer={};lr={:.17g};wd={:.17g};momentum={:.17g};nesterov={};betas={:.17g},{:.17g};epochs={};"
+      "batch_size={};drop_last={};warmup={:.17g};schedule={};min_lr={:.17g};step_size={};gamma={:.17g};"
+      "ls={:.17g};clip={:.17g};amp={};val_metric={};num_classes={};seed={};n={};spe={}",
+      kCheckpointFormat, o.optimizer, o.lr, o.weight_decay, o.momentum, o.nesterov, o.betas[0], o.betas[1], o.epochs,
+      o.batch_size, o.drop_last, o.warmup_epochs, o.schedule, o.min_lr, o.step_size, o.gamma, o.label_smoothing,
+      o.grad_clip, o.amp, o.val_metric, o.num_classes, o.seed, train_size, steps_per_epoch);
+  return sha256_hex(text);
+}
+
+nlohmann::json to_json(const EpochRecord& r, const std::string& val_metric) {
+  nlohmann::json j = {{"epoch", r.epoch},
+                      {"step", r.step},
+                      {"lr", r.lr},
+                      {"train_loss", r.train_loss},
+                      {"time_s", r.seconds},
+                      {"data_wait_fraction", r.data_wait_fraction},
+                      {"data_wait_fraction_steady", r.data_wait_fraction_steady}};
+  if (r.val_metric) j["val_" + val_metric] = *r.val_metric;
+  return j;
+}
+
+EpochRecord record_from_json(const nlohmann::json& j, const std::string& val_metric) {
+  EpochRecord r;
+  r.epoch = j.at("epoch").get<int>();
+  r.step = j.at("step").get<long>();
+  r.lr = j.at("lr").get<double>();
+  r.train_loss = j.at("train_loss").get<double>();
+  r.seconds = j.at("time_s").get<double>();
+  r.data_wait_fraction = j.at("data_wait_fraction").get<double>();
+  r.data_wait_fraction_steady = j.at("data_wait_fraction_steady").get<double>();
+  if (j.contains("val_" + val_metric)) r.val_metric = j.at("val_" + val_metric).get<double>();
+  return r;
+}
+
+void write_train_log(const fs::path& path, const std::vector<EpochRecord>& history, const std::string& val_metric) {
+  std::string content;
+  for (const auto& r : history) content += to_json(r, val_metric).dump() + "\n";
+  write_file_atomic(path, content);
+}
+
+struct CheckpointMeta {
+  int epoch = 0;
+  long global_step = 0;
+  std::string fingerprint;
+  std::optional<double> best_metric;
+  int best_epoch = 0;
+  std::vector<EpochRecord> history;
+};
+
+std::string meta_to_string(const CheckpointMeta& m, const std::string& val_metric) {
+  nlohmann::json j = {{"format", kCheckpointFormat},
+                      {"epoch", m.epoch},
+                      {"global_step", m.global_step},
+                      {"fingerprint", m.fingerprint},
+                      {"best_epoch", m.best_epoch},
+                      {"best_metric", m.best_metric ? nlohmann::json(*m.best_metric) : nlohmann::json(nullptr)}};
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& r : m.history) history.push_back(to_json(r, val_metric));
+  j["history"] = history;
+  return j.dump();
+}
+
+CheckpointMeta meta_from_string(const std::string& text, const std::string& val_metric, const fs::path& path) {
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    if (j.at("format").get<int>() != kCheckpointFormat) {
+      throw RunError(fmt::format("trainer: checkpoint '{}' has format {} but this build reads {}; delete it to "
+                                 "start the cell afresh",
+                                 path.string(), j.at("format").get<int>(), kCheckpointFormat));
+    }
+    CheckpointMeta m;
+    m.epoch = j.at("epoch").get<int>();
+    m.global_step = j.at("global_step").get<long>();
+    m.fingerprint = j.at("fingerprint").get<std::string>();
+    m.best_epoch = j.at("best_epoch").get<int>();
+    if (!j.at("best_metric").is_null()) m.best_metric = j.at("best_metric").get<double>();
+    for (const auto& r : j.at("history")) m.history.push_back(record_from_json(r, val_metric));
+    return m;
+  } catch (const nlohmann::json::exception& e) {
+    throw RunError(fmt::format("trainer: checkpoint '{}' has an unreadable meta record ({}); delete it to start "
+                               "the cell afresh",
+                               path.string(), e.what()));
+  }
+}
+
+void save_checkpoint(const fs::path& path, const torch::nn::Module& module, const torch::optim::Optimizer* optimizer,
+                     const std::string& meta) {
+  const fs::path temporary = temporary_path_for(path);
+  try {
+    torch::serialize::OutputArchive root;
+    torch::serialize::OutputArchive model_archive(root.compilation_unit());
+    module.save(model_archive);
+    root.write("model", model_archive);
+    if (optimizer != nullptr) {
+      torch::serialize::OutputArchive optimizer_archive(root.compilation_unit());
+      optimizer->save(optimizer_archive);
+      root.write("optimizer", optimizer_archive);
+    }
+    root.write("meta", c10::IValue(meta));
+    root.save_to(temporary.string());
+  } catch (const c10::Error& e) {
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
+    throw RunError(fmt::format("trainer: could not write checkpoint '{}': {}", path.string(), e.what_without_backtrace()));
+  }
+  commit_atomic(temporary, path);
+}
+
+// Reads `path`; loads the model (and optimizer when given) and returns the meta record text.
+std::string load_checkpoint(const fs::path& path, torch::nn::Module& module, torch::optim::Optimizer* optimizer,
+                            const torch::Device& device) {
+  try {
+    torch::serialize::InputArchive root;
+    root.load_from(path.string(), device);
+    torch::serialize::InputArchive model_archive;
+    root.read("model", model_archive);
+    module.load(model_archive);
+    if (optimizer != nullptr) {
+      torch::serialize::InputArchive optimizer_archive;
+      root.read("optimizer", optimizer_archive);
+      optimizer->load(optimizer_archive);
+    }
+    c10::IValue meta;
+    root.read("meta", meta);
+    return meta.toStringRef();
+  } catch (const c10::Error& e) {
+    throw RunError(fmt::format("trainer: could not load checkpoint '{}' (written for another model or damaged?): "
+                               "{}; delete it to start afresh",
+                               path.string(), e.what_without_backtrace()));
+  }
+}
+
+double validation_metric(const metrics::PredictionTable& table, const std::string& name) {
+  if (name == "auc") return metrics::roc_auc(table.labels, table.scores);
+  const metrics::ConfusionMatrix cm = metrics::confusion_matrix(table.labels, table.scores);
+  return name == "accuracy" ? metrics::accuracy(cm) : metrics::f1_positive(cm);
+}
+
+std::vector<std::size_t> epoch_permutation(std::size_t n, std::uint64_t seed) {
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  // Fisher-Yates with rejection-sampled indices (same on every standard library).
+  std::mt19937_64 rng(seed);
+  for (std::size_t i = n; i > 1; --i) {
+    const std::uint64_t range = i;
+    const std::uint64_t limit = UINT64_MAX - UINT64_MAX % range;
+    std::uint64_t draw;
+    do {
+      draw = rng();
+    } while (draw >= limit);
+    std::swap(order[i - 1], order[draw % range]);
+  }
+  return order;
+}
+
+}  // namespace
+
+torch::Tensor soft_target_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets,
+                                        double label_smoothing) {
+  if (logits.dim() != 2 || targets.dim() != 2 || logits.size(0) != targets.size(0) ||
+      logits.size(1) != targets.size(1)) {
+    throw RunError(fmt::format("trainer: logits of shape {} do not match targets of shape {}; the model's output "
+                               "width must equal trainer.num_classes",
+                               fmt::join(logits.sizes(), "x"), fmt::join(targets.sizes(), "x")));
+  }
+  torch::Tensor t = targets.to(torch::kFloat);
+  if (label_smoothing > 0.0) {
+    t = t * (1.0 - label_smoothing) + label_smoothing / static_cast<double>(targets.size(1));
+  }
+  return -(t * logits.to(torch::kFloat).log_softmax(1)).sum(1).mean();
+}
+
+void seed_global_torch(std::uint64_t seed) { torch::manual_seed(seed); }
+
+Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) { validate_options(options_); }
+
+void Trainer::add_sample_transform(std::shared_ptr<const SampleTransform> transform) {
+  FREREC_ASSERT(transform != nullptr, "null sample transform");
+  sample_transforms_.push_back(std::move(transform));
+}
+void Trainer::add_batch_transform(std::shared_ptr<const BatchTransform> transform) {
+  FREREC_ASSERT(transform != nullptr, "null batch transform");
+  batch_transforms_.push_back(std::move(transform));
+}
+void Trainer::set_step_hook(std::shared_ptr<TrainStepHook> hook) { step_hook_ = std::move(hook); }
+void Trainer::set_progress_callback(std::function<void(const ProgressInfo&)> callback) {
+  progress_ = std::move(callback);
+}
+void Trainer::set_epoch_callback(std::function<void(const EpochRecord&)> callback) { on_epoch_ = std::move(callback); }
+
+PredictOptions predict_options_from(const TrainerOptions& o) {
+  PredictOptions p;
+  p.batch_size = o.eval_batch_size;
+  p.workers = o.workers;
+  p.prefetch = o.prefetch;
+  p.device = o.device;
+  p.amp = o.amp;
+  p.channels_last = o.channels_last;
+  return p;
+}
+
+TrainResult Trainer::fit(ModelHandle& model, const SampleSource& train, const SampleSource* validation,
+                         const fs::path& out_dir) {
+  const TrainerOptions& o = options_;
+  if (!model.module || !model.forward) throw ConfigError("trainer: the model handle is empty; build the model first");
+  const std::size_t n = train.size();
+  if (n == 0) throw RunError("trainer: the training set is empty; check the dataset split");
+  const long batch_size = o.batch_size;
+  const long steps_per_epoch =
+      o.drop_last ? static_cast<long>(n) / batch_size : (static_cast<long>(n) + batch_size - 1) / batch_size;
+  if (steps_per_epoch == 0) {
+    throw ConfigError(fmt::format("trainer: batch_size={} exceeds the training set ({} images) with drop_last=true; "
+                                  "lower batch_size or set drop_last=false",
+                                  o.batch_size, n));
+  }
+  if (o.model_selection == "best" && validation == nullptr) {
+    throw ConfigError("trainer: model_selection=best needs a validation split; add one or use model_selection=last");
+  }
+  if (validation != nullptr && validation->size() == 0) {
+    throw RunError("trainer: the validation set is empty; check the dataset split or drop validation");
+  }
+  if (o.threads > 0) torch::set_num_threads(o.threads);
+  const torch::Device device = resolve_device(o.device);
+  const bool on_cuda = device.is_cuda();
+  if (!on_cuda && (o.amp || o.channels_last)) {
+    spdlog::info("trainer: amp={} channels_last={} apply on CUDA only; ignored on device {}", o.amp, o.channels_last,
+                 o.device);
+  }
+  const bool use_amp = on_cuda && o.amp;
+  const bool use_channels_last = on_cuda && o.channels_last;
+
+  model.module->to(device);
+  if (use_channels_last) to_channels_last(*model.module);
+  std::unique_ptr<torch::optim::Optimizer> optimizer = make_optimizer(o, model.module->parameters());
+  const LrSchedule schedule(o, steps_per_epoch);
+  const std::string fingerprint = options_fingerprint(o, n, steps_per_epoch);
+  const Criterion criterion = [ls = o.label_smoothing](const torch::Tensor& logits, const torch::Tensor& targets) {
+    return soft_target_cross_entropy(logits, targets, ls);
+  };
+  PredictOptions eval_options = predict_options_from(o);
+
+  const fs::path checkpoint_dir = out_dir.empty() ? fs::path() : out_dir / "checkpoints";
+  const fs::path last_path = checkpoint_dir / "last.pt";
+  const fs::path best_path = checkpoint_dir / "best.pt";
+  const fs::path log_path = out_dir / "train_log.jsonl";
+
+  TrainResult result;
+  CheckpointMeta state;
+  state.fingerprint = fingerprint;
+  if (!out_dir.empty()) {
+    fs::create_directories(checkpoint_dir);
+    if (o.resume && fs::exists(last_path)) {
+      const std::string meta_text = load_checkpoint(last_path, *model.module, optimizer.get(), device);
+      CheckpointMeta loaded = meta_from_string(meta_text, o.val_metric, last_path);
+      if (loaded.fingerprint != fingerprint) {
+        throw RunError(fmt::format("trainer: checkpoint '{}' was written with different trainer options, seed or "
+                                   "training set; delete the checkpoints folder (or run with --fresh) to retrain",
+                                   last_path.string()));
+      }
+      state = std::move(loaded);
+      result.resumed = true;
+      spdlog::info("trainer: resumed from '{}' after epoch {} (step {})", last_path.string(), state.epoch,
+                   state.global_step);
+    }
+  }
+
+  int epochs_this_run = 0;
+  for (int epoch = state.epoch; epoch < o.epochs; ++epoch) {
+    if (o.max_epochs_this_run > 0 && epochs_this_run >= o.max_epochs_this_run) break;
+    const auto epoch_start = std::chrono::steady_clock::now();
+    seed_global_torch(derive_seed(o.seed, {kTorchStream, static_cast<std::uint64_t>(epoch)}));
+    model.module->train(true);
+    const std::vector<std::size_t> order =
+        epoch_permutation(n, derive_seed(o.seed, {kShuffleStream, static_cast<std::uint64_t>(epoch)}));
+
+    OrderedPrefetcher<Batch> loader(
+        static_cast<std::size_t>(steps_per_epoch),
+        [&](std::size_t b) {
+          const std::size_t begin = b * static_cast<std::size_t>(batch_size);
+          const std::size_t end = std::min(n, begin + static_cast<std::size_t>(batch_size));
+          std::vector<std::size_t> indices(order.begin() + begin, order.begin() + end);
+          Batch batch = collate(train, indices, sample_transforms_, o.seed, epoch, o.num_classes);
+          batch.epoch = epoch;
+          batch.batch_index = static_cast<long>(b);
+          std::mt19937_64 rng(derive_seed(o.seed, {kBatchStream, static_cast<std::uint64_t>(epoch), b}));
+          for (const auto& transform : batch_transforms_) transform->apply(batch, rng);
+          return batch;
+        },
+        o.workers, o.prefetch);
+
+    double loss_sum = 0.0;
+    double first_wait = 0.0;
+    double lr = 0.0;
+    Batch batch;
+    for (long b = 0; b < steps_per_epoch; ++b) {
+      const double wait_before = loader.wait_seconds();
+      loader.next(batch);
+      if (b == 0) first_wait = loader.wait_seconds() - wait_before;
+      lr = schedule.at(state.global_step);
+      for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
+      batch_to_device(batch, device, use_channels_last);
+      optimizer->zero_grad();
+      torch::Tensor loss;
+      {
+        CudaAutocastScope autocast(use_amp);
+        std::mt19937_64 step_rng(derive_seed(o.seed, {kStepStream, static_cast<std::uint64_t>(epoch),
+                                                      static_cast<std::uint64_t>(b)}));
+        StepContext context{epoch, b, state.global_step, lr, &step_rng};
+        loss = step_hook_ ? step_hook_->loss(model, batch, criterion, context)
+                          : criterion(model.forward(batch.images), batch.targets);
+      }
+      if (!loss.defined() || loss.numel() != 1) {
+        throw RunError(fmt::format("trainer: the step loss at epoch {} step {} is not a scalar tensor; a "
+                                   "TrainStepHook must return the mean loss",
+                                   epoch + 1, b + 1));
+      }
+      const double loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value)) {
+        throw RunError(fmt::format("trainer: loss is {} at epoch {} step {} (of {} per epoch, global step {}); "
+                                   "lower lr (now {:.3g}), set grad_clip or check the inputs for NaN",
+                                   loss_value, epoch + 1, b + 1, steps_per_epoch, state.global_step + 1, lr));
+      }
+      loss.backward();
+      if (o.grad_clip > 0.0) torch::nn::utils::clip_grad_norm_(model.module->parameters(), o.grad_clip);
+      optimizer->step();
+      ++state.global_step;
+      loss_sum += loss_value;
+      if (progress_) {
+        ProgressInfo info;
+        info.epoch = epoch + 1;
+        info.epochs = o.epochs;
+        info.step_in_epoch = b + 1;
+        info.steps_per_epoch = steps_per_epoch;
+        info.global_step = state.global_step;
+        info.total_steps = schedule.total_steps();
+        info.lr = lr;
+        info.loss = loss_value;
+        const double elapsed = seconds_since(epoch_start);
+        info.data_wait_fraction = elapsed > 0.0 ? loader.wait_seconds() / elapsed : 0.0;
+        progress_(info);
+      }
+    }
+    const double train_seconds = seconds_since(epoch_start);
+    loader.stop();
+
+    EpochRecord record;
+    record.epoch = epoch + 1;
+    record.step = state.global_step;
+    record.lr = lr;
+    record.train_loss = loss_sum / static_cast<double>(steps_per_epoch);
+    const double wait = loader.wait_seconds();
+    record.data_wait_fraction = train_seconds > 0.0 ? std::min(1.0, wait / train_seconds) : 0.0;
+    const double steady_time = train_seconds - first_wait;
+    record.data_wait_fraction_steady =
+        steps_per_epoch > 1 && steady_time > 0.0 ? std::clamp((wait - first_wait) / steady_time, 0.0, 1.0) : 0.0;
+
+    bool improved = false;
+    if (validation != nullptr) {
+      const metrics::PredictionTable table = predict(model, *validation, eval_options);
+      const double value = validation_metric(table, o.val_metric);
+      record.val_metric = value;
+      if (!state.best_metric || value > *state.best_metric) {
+        state.best_metric = value;
+        state.best_epoch = epoch + 1;
+        improved = true;
+      }
+    }
+    record.seconds = seconds_since(epoch_start);
+    state.epoch = epoch + 1;
+    state.history.push_back(record);
+    if (!out_dir.empty()) {
+      const std::string meta = meta_to_string(state, o.val_metric);
+      if (improved) save_checkpoint(best_path, *model.module, nullptr, meta);
+      save_checkpoint(last_path, *model.module, optimizer.get(), meta);
+      write_train_log(log_path, state.history, o.val_metric);
+    }
+    spdlog::debug("trainer: epoch {}/{} loss {:.4f} lr {:.3g} wait {:.1f}% time {:.2f}s", epoch + 1, o.epochs,
+                  record.train_loss, record.lr, 100.0 * record.data_wait_fraction, record.seconds);
+    ++epochs_this_run;
+    if (on_epoch_) on_epoch_(record);
+  }
+
+  result.epochs_completed = state.epoch;
+  result.global_step = state.global_step;
+  result.finished = state.epoch >= o.epochs;
+  result.best_val_metric = state.best_metric;
+  result.best_epoch = state.best_epoch;
+  result.history = state.history;
+  if (result.finished && o.model_selection == "best" && state.best_epoch > 0) {
+    if (out_dir.empty()) {
+      throw ConfigError("trainer: model_selection=best needs an output folder for checkpoints/best.pt");
+    }
+    load_checkpoint(best_path, *model.module, nullptr, device);
+  }
+  return result;
+}
+
+metrics::PredictionTable predict(ModelHandle& model, const SampleSource& source, const PredictOptions& options) {
+  if (!model.module || !model.forward) throw ConfigError("predict: the model handle is empty; build the model first");
+  if (options.batch_size < 1) {
+    throw ConfigError(fmt::format("predict: eval_batch_size={} must be >= 1", options.batch_size));
+  }
+  const torch::Device device = resolve_device(options.device);
+  const bool use_amp = device.is_cuda() && options.amp;
+  const bool use_channels_last = device.is_cuda() && options.channels_last;
+  metrics::PredictionTable table;
+  const std::size_t n = source.size();
+  if (n == 0) return table;
+  table.ids.reserve(n);
+  table.labels.reserve(n);
+  table.scores.reserve(n);
+  const std::size_t batch_size = static_cast<std::size_t>(options.batch_size);
+  const std::size_t batches = (n + batch_size - 1) / batch_size;
+
+  TrainingModeScope eval_mode(*model.module, false);
+  torch::NoGradGuard no_grad;
+  OrderedPrefetcher<Batch> loader(
+      batches,
+      [&](std::size_t b) {
+        std::vector<std::size_t> indices;
+        for (std::size_t i = b * batch_size; i < std::min(n, (b + 1) * batch_size); ++i) indices.push_back(i);
+        return collate(source, indices, {}, 0, 0, 0);
+      },
+      options.workers, options.prefetch);
+  Batch batch;
+  while (loader.next(batch)) {
+    batch_to_device(batch, device, use_channels_last);
+    torch::Tensor logits;
+    {
+      CudaAutocastScope autocast(use_amp);
+      logits = model.forward(batch.images);
+    }
+    if (logits.dim() != 2 || logits.size(0) != batch.images.size(0)) {
+      throw RunError(fmt::format("predict: the model returned logits of shape {} for a batch of {} images; "
+                                 "expected [N, num_classes]",
+                                 fmt::join(logits.sizes(), "x"), batch.images.size(0)));
+    }
+    logits = logits.to(torch::kFloat);
+    const torch::Tensor scores =
+        (logits.size(1) == 1 ? logits.select(1, 0).sigmoid() : logits.softmax(1).select(1, 1))
+            .to(torch::kCPU)
+            .to(torch::kDouble)
+            .contiguous();
+    const double* s = scores.data_ptr<double>();
+    const torch::Tensor labels = batch.labels.to(torch::kCPU);
+    const std::int64_t* l = labels.data_ptr<std::int64_t>();
+    for (std::int64_t i = 0; i < scores.size(0); ++i) {
+      table.scores.push_back(s[i]);
+      table.labels.push_back(static_cast<int>(l[i]));
+      table.ids.push_back(std::move(batch.ids[i]));
+    }
+  }
+  return table;
+}
+
+void load_model_weights(ModelHandle& model, const fs::path& checkpoint, const std::string& device) {
+  if (!model.module) throw ConfigError("trainer: the model handle is empty; build the model first");
+  if (!fs::exists(checkpoint)) {
+    throw RunError(fmt::format("trainer: checkpoint '{}' does not exist; train the cell first", checkpoint.string()));
+  }
+  load_checkpoint(checkpoint, *model.module, nullptr, resolve_device(device));
+}
+
+}  // namespace frerec::train
