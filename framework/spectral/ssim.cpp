@@ -44,19 +44,20 @@ namespace {
 void filter_valid(const double* in, int h, int w, const std::vector<double>& taps, double* tmp, double* out) {
   const int n = static_cast<int>(taps.size());
   const int hv = h - n + 1, wv = w - n + 1;
-  for (int y = 0; y < hv; ++y) {
-    for (int x = 0; x < w; ++x) {
-      double acc = 0.0;
-      for (int t = 0; t < n; ++t) acc += taps[t] * in[(y + t) * w + x];
-      tmp[y * w + x] = acc;
+  for (int y = 0; y < hv; ++y) {  // inner loops over contiguous x
+    double* dst = tmp + static_cast<std::size_t>(y) * w;
+    for (int x = 0; x < w; ++x) dst[x] = 0.0;
+    for (int t = 0; t < n; ++t) {
+      const double* src = in + static_cast<std::size_t>(y + t) * w;
+      for (int x = 0; x < w; ++x) dst[x] += taps[t] * src[x];
     }
   }
   for (int y = 0; y < hv; ++y) {
-    for (int x = 0; x < wv; ++x) {
-      double acc = 0.0;
-      for (int t = 0; t < n; ++t) acc += taps[t] * tmp[y * w + x + t];
-      out[y * wv + x] = acc;
-    }
+    const double* src = tmp + static_cast<std::size_t>(y) * w;
+    double* dst = out + static_cast<std::size_t>(y) * wv;
+    for (int x = 0; x < wv; ++x) dst[x] = 0.0;
+    for (int t = 0; t < n; ++t)
+      for (int x = 0; x < wv; ++x) dst[x] += taps[t] * src[x + t];
   }
 }
 
