@@ -68,8 +68,8 @@ class PreparedSet {
           x[p] = cen[p];
           sq[p] = static_cast<double>(src[p]) * src[p];
         }
-        filter_valid(x.data(), settings.taps, tmp.data(), m.data());
-        filter_valid(sq.data(), settings.taps, tmp.data(), mm.data());
+        filter_valid(x.data(), h_, w_, settings.taps, tmp.data(), m.data());
+        filter_valid(sq.data(), h_, w_, settings.taps, tmp.data(), mm.data());
         float* mu = mu_.data() + (i * channels_ + c) * valid;
         float* var = var_.data() + (i * channels_ + c) * valid;
         for (std::size_t p = 0; p < valid; ++p) {
@@ -94,30 +94,6 @@ class PreparedSet {
   std::size_t valid_pixels() const { return static_cast<std::size_t>(hv_) * wv_; }
 
  private:
-  // Valid separable correlation in double, loops ordered so the inner loop runs over
-  // contiguous x (vectorisable).
-  void filter_valid(const double* in, const std::vector<double>& taps, double* tmp, double* out) const {
-    const int n = static_cast<int>(taps.size());
-    for (int y = 0; y < hv_; ++y) {
-      double* dst = tmp + static_cast<std::size_t>(y) * w_;
-      for (int x = 0; x < w_; ++x) dst[x] = 0.0;
-      for (int t = 0; t < n; ++t) {
-        const double g = taps[t];
-        const double* src = in + static_cast<std::size_t>(y + t) * w_;
-        for (int x = 0; x < w_; ++x) dst[x] += g * src[x];
-      }
-    }
-    for (int y = 0; y < hv_; ++y) {
-      const double* src = tmp + static_cast<std::size_t>(y) * w_;
-      double* dst = out + static_cast<std::size_t>(y) * wv_;
-      for (int x = 0; x < wv_; ++x) dst[x] = 0.0;
-      for (int t = 0; t < n; ++t) {
-        const double g = taps[t];
-        for (int x = 0; x < wv_; ++x) dst[x] += g * src[x + t];
-      }
-    }
-  }
-
   std::size_t begin_, count_;
   int channels_ = 0, h_ = 0, w_ = 0, hv_ = 0, wv_ = 0;
   std::vector<float> centred_, mu_, var_, means_;
@@ -208,17 +184,22 @@ void select_top_k(std::vector<Candidate>& scored, int k, std::int32_t* indices, 
   }
 }
 
+RetrievalResult sized_result(std::size_t queries, int k) {
+  RetrievalResult result;
+  result.queries = static_cast<int>(queries);
+  result.k = k;
+  result.indices.resize(queries * k);
+  result.scores.resize(queries * k);
+  return result;
+}
+
 }  // namespace
 
 RetrievalResult top_k_ssim(const std::vector<Image>& queries, const std::vector<Image>& references,
                            const RetrievalOptions& options, const std::vector<int>& query_labels,
                            const std::vector<int>& reference_labels) {
   const Plan plan = plan_retrieval(queries, references, options, query_labels, reference_labels);
-  RetrievalResult result;
-  result.queries = static_cast<int>(queries.size());
-  result.k = plan.k;
-  result.indices.resize(queries.size() * plan.k);
-  result.scores.resize(queries.size() * plan.k);
+  RetrievalResult result = sized_result(queries.size(), plan.k);
   if (queries.empty()) return result;
 
   const SsimSettings settings = ssim_settings(options.window);
@@ -277,11 +258,7 @@ RetrievalResult top_k_ssim_brute_force(const std::vector<Image>& queries, const 
                                        const RetrievalOptions& options, const std::vector<int>& query_labels,
                                        const std::vector<int>& reference_labels) {
   const Plan plan = plan_retrieval(queries, references, options, query_labels, reference_labels);
-  RetrievalResult result;
-  result.queries = static_cast<int>(queries.size());
-  result.k = plan.k;
-  result.indices.resize(queries.size() * plan.k);
-  result.scores.resize(queries.size() * plan.k);
+  RetrievalResult result = sized_result(queries.size(), plan.k);
   parallel_for(queries.size(), options.threads, [&](std::size_t q) {
     std::vector<Candidate> scored;
     for (std::int32_t r : plan.candidates[q]) scored.push_back({ssim(queries[q], references[r], options.window), r});

@@ -38,9 +38,6 @@ SsimSettings ssim_settings(SsimWindow window) {
   return s;
 }
 
-namespace {
-
-// Valid separable correlation of an H×W plane: (H−n+1)×(W−n+1) output.
 void filter_valid(const double* in, int h, int w, const std::vector<double>& taps, double* tmp, double* out) {
   const int n = static_cast<int>(taps.size());
   const int hv = h - n + 1, wv = w - n + 1;
@@ -60,8 +57,6 @@ void filter_valid(const double* in, int h, int w, const std::vector<double>& tap
       for (int x = 0; x < wv; ++x) dst[x] += taps[t] * src[x + t];
   }
 }
-
-}  // namespace
 
 double ssim(const Image& a, const Image& b, SsimWindow window) {
   require_non_empty(a, "ssim", "first", 0);

@@ -35,6 +35,11 @@ struct SsimSettings {
 };
 SsimSettings ssim_settings(SsimWindow window);
 
+// Valid separable correlation of an H×W plane with `taps` along both axes, in double:
+// (H−n+1)×(W−n+1) output; `tmp` holds (H−n+1)×W values.
+void filter_valid(const double* in, int height, int width, const std::vector<double>& taps, double* tmp,
+                  double* out);
+
 // Mean SSIM of two images of the same shape. Throws ConfigError naming both shapes when
 // they differ or are smaller than the window, RunError on non-finite pixels.
 double ssim(const Image& a, const Image& b, SsimWindow window = SsimWindow::kGaussian);

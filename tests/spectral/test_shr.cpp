@@ -101,7 +101,9 @@ TEST(Shr, OutputSpectrumCarriesTargetsAndKeepsLowFrequenciesAndPhase) {
     } else {
       sum += std::abs(after.data[i]);
       count += 1;
-      if (std::abs(before.data[i]) > 1e-3) EXPECT_NEAR(std::remainder(std::arg(after.data[i]) - std::arg(before.data[i]), 2 * M_PI), 0.0, 1e-3);
+      if (std::abs(before.data[i]) > 1e-3) {
+        EXPECT_NEAR(std::remainder(std::arg(after.data[i]) - std::arg(before.data[i]), 2 * M_PI), 0.0, 1e-3);
+      }
     }
   }
   const double mean = sum / count;
