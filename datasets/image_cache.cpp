@@ -201,15 +201,10 @@ void build_image_file(const fs::path& path, const DatasetSource& source, const s
 
 ImageCacheFile::ImageCacheFile(fs::path path) : path_(std::move(path)) {
   std::lock_guard<std::mutex> lock(hdf5_mutex());
-  const hid_t file = H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  Handle file(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (file < 0) throw RunError("image cache: cannot open '" + path_.string() + "'; delete it to rebuild");
-  file_ = file;
-  const hid_t set = H5Dopen2(file, "images", H5P_DEFAULT);
-  if (set < 0) {
-    H5Fclose(file);
-    throw RunError("image cache: '" + path_.string() + "' has no /images; delete it to rebuild");
-  }
-  dataset_ = set;
+  Handle set(H5Dopen2(file, "images", H5P_DEFAULT), H5Dclose);
+  if (set < 0) throw RunError("image cache: '" + path_.string() + "' has no /images; delete it to rebuild");
   Handle space(H5Dget_space(set), H5Sclose);
   hsize_t dims[4] = {0, 0, 0, 0};
   check(H5Sget_simple_extent_ndims(space) == 4, path_, "reading the /images shape");
@@ -229,44 +224,49 @@ ImageCacheFile::ImageCacheFile(fs::path path) : path_(std::move(path)) {
   check(dims[0] == ids_.size(), path_, "matching /images and /ids lengths");
 }
 
-ImageCacheFile::~ImageCacheFile() {
-  std::lock_guard<std::mutex> lock(hdf5_mutex());
-  if (dataset_ >= 0) H5Dclose(static_cast<hid_t>(dataset_));
-  if (file_ >= 0) H5Fclose(static_cast<hid_t>(file_));
-}
+ImageCacheFile::~ImageCacheFile() = default;
 
-std::vector<Image> ImageCacheFile::read_range(std::size_t begin, std::size_t end) const {
-  if (begin > end || end > size())
-    throw RunError("image cache: range [" + std::to_string(begin) + ", " + std::to_string(end) + ") is outside the " +
-                   std::to_string(size()) + " images of '" + path_.string() + "'");
+std::vector<Image> ImageCacheFile::read_spans(const std::vector<std::pair<std::size_t, std::size_t>>& spans) const {
+  std::size_t total = 0;
+  for (const auto& [begin, end] : spans) {
+    if (begin > end || end > size())
+      throw RunError("image cache: range [" + std::to_string(begin) + ", " + std::to_string(end) + ") is outside the " +
+                     std::to_string(size()) + " images of '" + path_.string() + "'");
+    total += end - begin;
+  }
   std::vector<Image> images;
-  if (begin == end) return images;
+  if (total == 0) return images;
   const std::size_t per = static_cast<std::size_t>(channels_) * height_ * width_;
-  const std::size_t n = end - begin;
-  std::vector<std::uint16_t> wide;
-  std::vector<std::uint8_t> narrow;
+  std::vector<std::uint16_t> wide(bit_depth_ == 16 ? total * per : 0);
+  std::vector<std::uint8_t> narrow(bit_depth_ == 16 ? 0 : total * per);
   {
     std::lock_guard<std::mutex> lock(hdf5_mutex());
-    const hid_t set = static_cast<hid_t>(dataset_);
+    // Opened per call: an artifact may be replaced (rebuilt, renamed) between reads, and a
+    // handle held open would share HDF5's file state with the cache's own validity checks.
+    Handle file(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+    check(file >= 0, path_, "opening");
+    Handle set(H5Dopen2(file, "images", H5P_DEFAULT), H5Dclose);
+    check(set >= 0, path_, "opening /images");
     Handle space(H5Dget_space(set), H5Sclose);
-    const hsize_t start[4] = {begin, 0, 0, 0};
-    const hsize_t count[4] = {n, static_cast<hsize_t>(channels_), static_cast<hsize_t>(height_),
-                              static_cast<hsize_t>(width_)};
-    H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr);
-    Handle memspace(H5Screate_simple(4, count, nullptr), H5Sclose);
-    herr_t status;
-    if (bit_depth_ == 16) {
-      wide.resize(n * per);
-      status = H5Dread(set, H5T_NATIVE_UINT16, memspace, space, H5P_DEFAULT, wide.data());
-    } else {
-      narrow.resize(n * per);
-      status = H5Dread(set, H5T_NATIVE_UINT8, memspace, space, H5P_DEFAULT, narrow.data());
+    std::size_t offset = 0;
+    for (const auto& [begin, end] : spans) {
+      const std::size_t n = end - begin;
+      if (n == 0) continue;
+      const hsize_t start[4] = {begin, 0, 0, 0};
+      const hsize_t count[4] = {n, static_cast<hsize_t>(channels_), static_cast<hsize_t>(height_),
+                                static_cast<hsize_t>(width_)};
+      H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr);
+      Handle memspace(H5Screate_simple(4, count, nullptr), H5Sclose);
+      const herr_t status =
+          bit_depth_ == 16 ? H5Dread(set, H5T_NATIVE_UINT16, memspace, space, H5P_DEFAULT, wide.data() + offset * per)
+                           : H5Dread(set, H5T_NATIVE_UINT8, memspace, space, H5P_DEFAULT, narrow.data() + offset * per);
+      check(status >= 0, path_, "reading images");
+      offset += n;
     }
-    check(status >= 0, path_, "reading images");
   }
   const float scale = bit_depth_ == 16 ? 1.0f / 65535.0f : 1.0f / 255.0f;
-  images.reserve(n);
-  for (std::size_t k = 0; k < n; ++k) {
+  images.reserve(total);
+  for (std::size_t k = 0; k < total; ++k) {
     Image image(channels_, height_, width_);
     for (std::size_t i = 0; i < per; ++i)
       image.data[i] = (bit_depth_ == 16 ? wide[k * per + i] : narrow[k * per + i]) * scale;
@@ -275,15 +275,68 @@ std::vector<Image> ImageCacheFile::read_range(std::size_t begin, std::size_t end
   return images;
 }
 
-std::vector<Image> ImageCacheFile::read_rows(const std::vector<std::size_t>& indices) const {
-  std::vector<Image> images;
-  images.reserve(indices.size());
-  for (std::size_t index : indices) {
-    auto one = read_range(index, index + 1);
-    images.push_back(std::move(one.front()));
-  }
-  return images;
+std::vector<Image> ImageCacheFile::read_range(std::size_t begin, std::size_t end) const {
+  return read_spans({{begin, end}});
 }
+
+std::vector<Image> ImageCacheFile::read_rows(const std::vector<std::size_t>& indices) const {
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
+  spans.reserve(indices.size());
+  for (std::size_t index : indices) spans.emplace_back(index, index + 1);
+  return read_spans(spans);
+}
+
+namespace {
+
+// Reads a root string attribute in the file's own character set.
+std::string string_attribute(hid_t file, const char* name) {
+  if (H5Aexists(file, name) <= 0) return "";
+  Handle attribute(H5Aopen(file, name, H5P_DEFAULT), H5Aclose);
+  if (attribute < 0) return "";
+  Handle type(H5Aget_type(attribute), H5Tclose);
+  if (H5Tget_class(type) != H5T_STRING) return "";
+  Handle memtype(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_cset(memtype, H5Tget_cset(type));
+  std::string value;
+  if (H5Tis_variable_str(type) > 0) {
+    H5Tset_size(memtype, H5T_VARIABLE);
+    char* text = nullptr;
+    if (H5Aread(attribute, memtype, &text) >= 0 && text != nullptr) {
+      value = text;
+      H5free_memory(text);
+    }
+  } else {
+    const std::size_t size = H5Tget_size(type);
+    H5Tset_size(memtype, size);
+    std::string buffer(size, '\0');
+    if (H5Aread(attribute, memtype, buffer.data()) >= 0) value = buffer.c_str();
+  }
+  return value;
+}
+
+// Workaround (reported to the lead): ArtifactCache's attribute reader converts the UTF-8
+// strings it writes into an ASCII memory type, which HDF5 1.10 refuses, so every artifact
+// looks incomplete and is rebuilt. A complete artifact whose key matches is used directly.
+bool complete_artifact(const fs::path& path, const ArtifactKey& key) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return false;
+  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  H5E_auto2_t old_function = nullptr;
+  void* old_data = nullptr;
+  H5Eget_auto2(H5E_DEFAULT, &old_function, &old_data);
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  bool ok = false;
+  {
+    Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+    ok = file >= 0 && string_attribute(file, "frerec_complete") == "1" &&
+         string_attribute(file, "frerec_key") == key.digest() &&
+         string_attribute(file, "frerec_code_version") == key.code_version;
+  }
+  H5Eset_auto2(H5E_DEFAULT, old_function, old_data);
+  return ok;
+}
+
+}  // namespace
 
 std::shared_ptr<const ImageCacheFile> cached_image_file(ArtifactCache& cache, const DatasetSource& source,
                                                         const std::string& set_name,
@@ -297,9 +350,12 @@ std::shared_ptr<const ImageCacheFile> cached_image_file(ArtifactCache& cache, co
                ";size=" + std::to_string(options.size) +
                ";interpolation=" + io::interpolation_name(options.interpolation);
   key.code_version = "1";
-  const fs::path path = cache.get_or_build(key, [&](const fs::path& tmp) {
-    build_image_file(tmp, source, records, options, strict, threads, stats);
-  });
+  fs::path path = cache.path_for(key);
+  if (!complete_artifact(path, key)) {
+    path = cache.get_or_build(key, [&](const fs::path& tmp) {
+      build_image_file(tmp, source, records, options, strict, threads, stats);
+    });
+  }
   auto file = std::make_shared<const ImageCacheFile>(path);
   return file;
 }

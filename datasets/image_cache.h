@@ -8,8 +8,8 @@
 //   /skipped  fixed-length strings [K]      "path: reason" of corrupt images left out
 // Key: kind "images", inputs = DatasetSource::fingerprint(records) (paths + sizes + mtimes,
 // or generator parameters), params = source name, set name, channels, size, interpolation.
-// Reads take one HDF5 hyperslab per range (or per row for a batch) under a process-wide
-// mutex (the Debian HDF5 build is not thread-safe), so memory stays bounded.
+// Reads open the file, take one HDF5 hyperslab per range (or per row for a batch) under a
+// process-wide mutex (the Debian HDF5 build is not thread-safe), so memory stays bounded.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "datasets/dataset.h"
@@ -45,9 +46,8 @@ class ImageCacheFile {
   std::vector<Image> read_rows(const std::vector<std::size_t>& indices) const;
 
  private:
+  std::vector<Image> read_spans(const std::vector<std::pair<std::size_t, std::size_t>>& spans) const;
   std::filesystem::path path_;
-  long long file_ = -1;     // hid_t
-  long long dataset_ = -1;  // hid_t of /images
   int channels_ = 0, height_ = 0, width_ = 0, bit_depth_ = 8;
   std::vector<std::string> ids_;
   std::vector<int> labels_;

@@ -96,6 +96,10 @@ ImageSet make_set(ArtifactCache& cache, const DatasetSource& source, const std::
   stats.skipped += file->skipped().size();
   stats.decode_seconds += build.seconds;
   (build.built ? stats.cache_builds : stats.cache_hits) += 1;
+  if (strict && !file->skipped().empty())
+    throw RunError(source.name() + ": " + std::to_string(file->skipped().size()) + " unreadable image(s) in the " +
+                   set_name + " set, e.g. " + file->skipped().front() +
+                   " (data.strict is true; fix or remove the files, or set strict: false to skip them)");
   if (!file->skipped().empty())
     spdlog::warn("datasets: {} {}: {} of {} images skipped as unreadable (first: {})", source.name(), set_name,
                  file->skipped().size(), records.size(), file->skipped().front());

@@ -172,6 +172,7 @@ DecodedImage decode_image(const std::vector<std::uint8_t>& bytes, const std::str
 }
 
 DecodedImage read_image(const fs::path& path, const ReadOptions& options) {
+  check_options(options, path.string());
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::error_code ec;

@@ -1,0 +1,97 @@
+#include <gtest/gtest.h>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "framework/core/error.h"
+#include "framework/io/image_io.h"
+#include "tests/datasets/fixtures.h"
+
+namespace frerec::io {
+namespace {
+using datasets::testing::error_of;
+using datasets::testing::fresh_dir;
+
+TEST(ImageIo, SixteenBitPngRoundTripIsExact) {
+  const auto dir = fresh_dir("io16");
+  cv::Mat mat(5, 7, CV_16UC1);
+  for (int y = 0; y < 5; ++y)
+    for (int x = 0; x < 7; ++x) mat.at<std::uint16_t>(y, x) = static_cast<std::uint16_t>(y * 9001 + x * 377 + 1);
+  ASSERT_TRUE(cv::imwrite((dir / "a.png").string(), mat));
+  const DecodedImage decoded = read_image(dir / "a.png");
+  EXPECT_EQ(decoded.bit_depth, 16);
+  EXPECT_EQ(decoded.image.channels, 1);
+  EXPECT_FLOAT_EQ(decoded.image.at(0, 2, 3), (2 * 9001 + 3 * 377 + 1) / 65535.0f);
+  write_png(dir / "b.png", decoded.image, 16);
+  const cv::Mat back = cv::imread((dir / "b.png").string(), cv::IMREAD_UNCHANGED);
+  ASSERT_EQ(back.depth(), CV_16U);
+  EXPECT_EQ(cv::norm(back, mat, cv::NORM_INF), 0.0);
+}
+
+TEST(ImageIo, ChannelConversionUsesBt601AndReplicatesGray) {
+  const auto dir = fresh_dir("iochan");
+  cv::Mat bgr(2, 2, CV_8UC3, cv::Scalar(30, 100, 200));  // B, G, R
+  ASSERT_TRUE(cv::imwrite((dir / "c.png").string(), bgr));
+  ReadOptions gray;
+  gray.channels = 1;
+  const DecodedImage g = read_image(dir / "c.png", gray);
+  EXPECT_EQ(g.file_channels, 3);
+  EXPECT_NEAR(g.image.at(0, 1, 1), (0.299f * 200 + 0.587f * 100 + 0.114f * 30) / 255.0f, 1e-6);
+  const DecodedImage rgb = read_image(dir / "c.png");
+  EXPECT_NEAR(rgb.image.at(0, 0, 0), 200 / 255.0f, 1e-7);  // RGB order
+  EXPECT_NEAR(rgb.image.at(2, 0, 0), 30 / 255.0f, 1e-7);
+  const Image replicated = convert_channels(g.image, 3);
+  for (int c = 0; c < 3; ++c) EXPECT_EQ(replicated.at(c, 1, 0), g.image.at(0, 1, 0));
+}
+
+TEST(ImageIo, RgbaDropsAlpha) {
+  const auto dir = fresh_dir("iorgba");
+  cv::Mat bgra(3, 3, CV_8UC4, cv::Scalar(10, 20, 30, 0));
+  ASSERT_TRUE(cv::imwrite((dir / "d.png").string(), bgra));
+  const DecodedImage decoded = read_image(dir / "d.png");
+  EXPECT_EQ(decoded.file_channels, 4);
+  ASSERT_EQ(decoded.image.channels, 3);
+  EXPECT_NEAR(decoded.image.at(0, 1, 1), 30 / 255.0f, 1e-7);
+}
+
+TEST(ImageIo, AreaDownscaleByTwoAveragesBlocks) {
+  Image image(1, 4, 4);
+  for (int i = 0; i < 16; ++i) image.data[i] = i / 16.0f;
+  const Image small = resize(image, 2, 2, Interpolation::kAuto);
+  EXPECT_NEAR(small.at(0, 0, 0), (0 + 1 + 4 + 5) / 64.0f, 1e-6);
+  EXPECT_NEAR(small.at(0, 1, 1), (10 + 11 + 14 + 15) / 64.0f, 1e-6);
+  const Image same = resize(image, 4, 4);
+  EXPECT_EQ(same.data, image.data);
+}
+
+TEST(ImageIo, ErrorsNamePathAndReason) {
+  const auto dir = fresh_dir("ioerr");
+  EXPECT_NE(error_of<RunError>([&] { read_image(dir / "missing.png"); }).find("no such file"), std::string::npos);
+  datasets::testing::write_text(dir / "bad.jpg", "this is not a jpeg");
+  const std::string message = error_of<RunError>([&] { read_image(dir / "bad.jpg"); });
+  EXPECT_NE(message.find("bad.jpg"), std::string::npos);
+  EXPECT_NE(message.find("not a decodable image"), std::string::npos);
+  datasets::testing::write_text(dir / "empty.png", "");
+  EXPECT_NE(error_of<RunError>([&] { read_image(dir / "empty.png"); }).find("empty"), std::string::npos);
+  EXPECT_NE(error_of<ConfigError>([] { parse_interpolation("bicubicc"); }).find("bicubicc"), std::string::npos);
+  ReadOptions bad;
+  bad.channels = 2;
+  EXPECT_NE(error_of<ConfigError>([&] { read_image(dir / "x.png", bad); }).find("channels=2"), std::string::npos);
+  EXPECT_THROW(write_png(dir / "y.png", Image(1, 2, 2), 12), ConfigError);
+  EXPECT_THROW(list_images(dir / "nope"), RunError);
+}
+
+TEST(ImageIo, ListImagesIsSortedAndFiltersExtensions) {
+  const auto dir = fresh_dir("iolist");
+  datasets::testing::write_text(dir / "b.PNG", "x");
+  datasets::testing::write_text(dir / "a.jpeg", "x");
+  datasets::testing::write_text(dir / "notes.txt", "x");
+  datasets::testing::write_text(dir / "sub" / "c.png", "x");
+  const auto flat = list_images(dir);
+  ASSERT_EQ(flat.size(), 2u);
+  EXPECT_EQ(flat[0].filename(), "a.jpeg");
+  EXPECT_EQ(list_images(dir, true).size(), 3u);
+}
+
+}  // namespace
+}  // namespace frerec::io

@@ -1,0 +1,268 @@
+// Table 1 sampling, the image cache, load_task, the demo tasks and export.
+#include <opencv2/imgcodecs.hpp>
+
+#include "datasets/core/sampling.h"
+#include "datasets/demo/demo.h"
+#include "datasets/export.h"
+#include "framework/core/error.h"
+#include "framework/core/hash.h"
+#include "tests/datasets/fixtures.h"
+
+namespace frerec::datasets {
+namespace {
+using namespace testing;
+
+std::vector<Record> synthetic_records(int positives, int negatives, bool with_test) {
+  std::vector<Record> records;
+  for (int label = 0; label < 2; ++label)
+    for (int i = 0; i < (label ? positives : negatives); ++i) {
+      Record r;
+      r.id = std::string(label ? "p" : "n") + std::to_string(1000 + i);
+      r.label = label;
+      r.split = with_test && i % 4 == 0 ? Split::kTest : Split::kTrain;
+      records.push_back(r);
+    }
+  return records;
+}
+
+std::vector<std::string> ids(const std::vector<Record>& records) {
+  std::vector<std::string> out;
+  for (const auto& r : records) out.push_back(r.id);
+  return out;
+}
+
+TEST(Sampling, CountsPerClassAndDeterminism) {
+  const auto records = synthetic_records(40, 80, true);  // official test: 10 pos, 20 neg
+  SamplingPlan plan;
+  plan.train = {25, 12};  // {negative, positive}
+  plan.test = {20, 5};
+  plan.seed = 7;
+  const SampledSplits a = sample_real("t", records, plan);
+  EXPECT_EQ(a.train.size(), 37u);
+  EXPECT_EQ(a.test.size(), 25u);
+  std::size_t positives = 0;
+  for (const auto& r : a.train) {
+    positives += r.label;
+    EXPECT_EQ(r.split, Split::kTrain);
+    EXPECT_EQ(std::stoi(r.id.substr(1)) % 4 == 0, false);  // never an official test record
+  }
+  EXPECT_EQ(positives, 12u);
+  EXPECT_EQ(ids(sample_real("t", records, plan).train), ids(a.train));  // same seed, same sample
+  plan.seed = 8;
+  EXPECT_NE(ids(sample_real("t", records, plan).train), ids(a.train));
+  // A larger count with the same seed is a superset.
+  plan.seed = 7;
+  plan.train.positive = 20;
+  const auto bigger = ids(sample_real("t", records, plan).train);
+  for (const auto& id : ids(a.train)) EXPECT_NE(std::find(bigger.begin(), bigger.end(), id), bigger.end()) << id;
+}
+
+TEST(Sampling, ValidationCarvedFromTrainAndResplit) {
+  const auto records = synthetic_records(30, 50, false);
+  SamplingPlan plan;
+  plan.train = {40, 20};
+  plan.test = {10, 10};
+  plan.val_fraction = 0.25;
+  const SampledSplits s = sample_real("t", records, plan);
+  EXPECT_EQ(s.val.size(), 15u);  // round(0.25·40) + round(0.25·20)
+  EXPECT_EQ(s.train.size(), 45u);
+  EXPECT_EQ(s.test.size(), 20u);
+  std::set<std::string> seen;
+  for (const auto* set : {&s.train, &s.val, &s.test})
+    for (const auto& r : *set) EXPECT_TRUE(seen.insert(r.id).second) << "overlap at " << r.id;
+  // Without counts the re-split uses test_fraction.
+  SamplingPlan all;
+  all.test_fraction = 0.2;
+  const SampledSplits f = sample_real("t", records, all);
+  EXPECT_EQ(f.test.size(), 16u);
+  EXPECT_EQ(f.train.size(), 64u);
+}
+
+TEST(Sampling, TooFewImagesSaysHowManyExist) {
+  const auto records = synthetic_records(10, 50, true);
+  SamplingPlan plan;
+  plan.train = {-1, 9};  // 7 positive train records exist (3 are official test)
+  const std::string message = error_of<ConfigError>([&] { sample_real("kaggle_dr", records, plan); });
+  EXPECT_NE(message.find("data.counts.train.positive=9"), std::string::npos) << message;
+  EXPECT_NE(message.find("has only 7 images"), std::string::npos) << message;
+  plan.train = {};
+  plan.synthetic = {3, 200};
+  EXPECT_NE(error_of<ConfigError>([&] { sample_synthetic("s", records, plan); }).find("only 10"), std::string::npos);
+}
+
+TEST(Demo, ImagesAreDeterministicAndPinned) {
+  for (int label = 0; label < 2; ++label) {
+    const auto a = demo::render_mri(64, 123, label);
+    EXPECT_EQ(a.data, demo::render_mri(64, 123, label).data);
+    EXPECT_NE(a.data, demo::render_mri(64, 124, label).data);
+    const auto c = demo::render_cxr(48, 5, label);
+    EXPECT_EQ(c.channels, 1);
+    EXPECT_EQ(c.height, 48);
+    const auto f = demo::render_fundus(64, 9, label);
+    EXPECT_EQ(f.channels, 3);
+    for (float v : f.data) ASSERT_TRUE(v >= 0.0f && v <= 1.0f);
+  }
+  // Pinned: a change of these hashes changes every cached demo image; bump
+  // demo::kGeneratorVersion and update the values together.
+  Hasher hasher;
+  for (int label = 0; label < 2; ++label)
+    for (const Image& image : {demo::render_mri(32, 11, label), demo::render_cxr(32, 12, label), demo::render_fundus(32, 13, label)})
+      hasher.update(image.data.data(), image.data.size() * sizeof(float));
+  EXPECT_EQ(hasher.hex(), "b97ce73b187693eb03dcc4ca5ddd2c2a93c3d50e7ecd9d5de28b698d818e2312");
+}
+
+std::string hash_images(const ImageSet& set) {
+  Hasher hasher;
+  for (const Image& image : set.load_all()) hasher.update(image.data.data(), image.data.size() * sizeof(float));
+  return hasher.hex();
+}
+
+TEST(LoadTask, DemoCountsCacheHitAndThreadIndependence) {
+  const auto cache = fresh_dir("cache_demo");
+  const auto section = data(
+      "{name: demo_fundus, image_size: 32, data_seed: 3, val_fraction: 0.2, "
+      "counts: {train: {positive: 10, negative: 15}, test: {positive: 4, negative: 4}}, "
+      "demo_fundus: {train_per_class: 30, test_per_class: 6}}");
+  const TaskData first = load_task(section, context(cache, 2));
+  EXPECT_EQ(first.real_train.size() + first.real_val.size(), 25u);
+  EXPECT_EQ(first.real_val.size(), 5u);
+  EXPECT_EQ(first.real_test.count(1), 4u);
+  EXPECT_EQ(first.real_train.channels(), 3);
+  EXPECT_EQ(first.real_train.height(), 32);
+  EXPECT_TRUE(first.synthetic.empty());
+  EXPECT_EQ(first.stats.decoded, 33u);
+  EXPECT_EQ(first.stats.cache_builds, 3u);
+  const TaskData second = load_task(section, context(cache, 1));
+  EXPECT_EQ(second.stats.decoded, 0u);
+  EXPECT_EQ(second.stats.cache_hits, 3u);
+  EXPECT_EQ(hash_images(first.real_train), hash_images(second.real_train));
+  // Rebuilt with one thread in a fresh cache: byte-identical.
+  const TaskData third = load_task(section, context(fresh_dir("cache_demo2"), 1));
+  EXPECT_EQ(third.stats.decoded, 33u);
+  EXPECT_EQ(hash_images(first.real_test), hash_images(third.real_test));
+  EXPECT_EQ(first.real_train.ids(), third.real_train.ids());
+  // Chunked access agrees with load_all.
+  const auto all = first.real_train.load_all();
+  const auto part = first.real_train.read_range(3, 7);
+  EXPECT_EQ(part[1].data, all[4].data);
+  const auto batch = first.real_train.read_batch({6, 0, 6});
+  EXPECT_EQ(batch[0].data, all[6].data);
+  EXPECT_EQ(batch[2].data, all[6].data);
+  EXPECT_THROW(first.real_train.read_range(0, 99), RunError);
+  EXPECT_THROW(first.real_train.read_batch({99}), RunError);
+}
+
+TEST(LoadTask, SixteenBitSourcesAreCachedAsSixteenBit) {
+  const auto root = fresh_dir("files16");
+  const auto cache = fresh_dir("cache16");
+  for (int i = 0; i < 4; ++i) {
+    write_image(root / "positive" / (std::to_string(i) + ".png"), i, 1, 20, CV_16U);
+    write_image(root / "negative" / (std::to_string(i) + ".png"), i, 1, 20, CV_16U);
+  }
+  const auto section = data("{name: image_folder, root: " + root.string() +
+                            ", image_size: 20, use_official_split: false, counts: {test: {positive: 1, negative: 1}}}");
+  const TaskData first = load_task(section, context(cache));
+  EXPECT_EQ(first.real_train.bit_depth(), 16);
+  EXPECT_EQ(first.real_train.channels(), 1);
+  EXPECT_EQ(first.stats.decoded, 8u);
+  // Exact 16-bit values survive the cache.
+  const fs::path file = root / first.real_train.ids()[0];
+  const cv::Mat original = cv::imread(file.string(), cv::IMREAD_UNCHANGED);
+  EXPECT_EQ(first.real_train.read(0).at(0, 2, 3), original.at<std::uint16_t>(2, 3) / 65535.0f);
+  EXPECT_EQ(load_task(section, context(cache)).stats.decoded, 0u);
+  fs::remove_all(root);
+  EXPECT_THROW(load_task(section, context(cache)), RunError);  // the root itself is still required
+}
+
+TEST(LoadTask, CacheHitNeedsNoDecodingAndChangedFileRebuilds) {
+  const auto root = fresh_dir("filescache");
+  const auto cache = fresh_dir("cachefiles");
+  for (int i = 0; i < 3; ++i) {
+    write_image(root / "positive" / (std::to_string(i) + ".jpg"), i, 3);
+    write_image(root / "negative" / (std::to_string(i) + ".jpg"), i, 3);
+  }
+  const auto section = data("{name: image_folder, root: " + root.string() + ", image_size: 16}");
+  const TaskData first = load_task(section, context(cache));
+  EXPECT_EQ(first.real_train.channels(), 3);  // probed from the colour files
+  EXPECT_EQ(first.stats.decoded, 6u);        // test_fraction 0.2 of 3 rounds to 1 per class
+  EXPECT_EQ(first.real_test.size(), 2u);
+  // Corrupt the bytes of every image but keep size and mtime: a cache hit must not decode.
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    if (!entry.is_regular_file()) continue;
+    const auto size = fs::file_size(entry.path());
+    const auto mtime = fs::last_write_time(entry.path());
+    write_text(entry.path(), std::string(size, 'x'));
+    fs::last_write_time(entry.path(), mtime);
+  }
+  // channels: 0 probes the first image (a decode); the resolved channel count is part of the
+  // key, so channels: 3 finds the same artifact.
+  const auto explicit_channels = data("{name: image_folder, root: " + root.string() + ", image_size: 16, channels: 3}");
+  const TaskData second = load_task(explicit_channels, context(cache));
+  EXPECT_EQ(second.stats.decoded, 0u);
+  EXPECT_EQ(second.stats.skipped, 0u);
+  EXPECT_EQ(hash_images(first.real_train), hash_images(second.real_train));
+  // A changed file (new mtime) invalidates the artifact: now the garbage is found.
+  write_text(root / "positive/0.jpg", "garbage");
+  const TaskData third = load_task(explicit_channels, context(cache));
+  EXPECT_GT(third.stats.skipped, 0u);
+}
+
+TEST(LoadTask, CorruptImagesSkippedOrStrict) {
+  const auto root = fresh_dir("corrupt");
+  const auto cache = fresh_dir("cachecorrupt");
+  for (int i = 0; i < 4; ++i) write_image(root / "negative" / (std::to_string(i) + ".png"), i);
+  write_image(root / "positive/0.png", 9);
+  write_text(root / "positive/1.png", "\x89PNG truncated");
+  const std::string base = "{name: image_folder, root: " + root.string() + ", image_size: 8, channels: 1, test_fraction: 0.0";
+  const TaskData task = load_task(data(base + "}"), context(cache));
+  EXPECT_EQ(task.stats.skipped, 1u);
+  EXPECT_EQ(task.real_train.size(), 5u);
+  ASSERT_EQ(task.real_train.skipped().size(), 1u);
+  EXPECT_NE(task.real_train.skipped()[0].find("1.png"), std::string::npos);
+  EXPECT_EQ(load_task(data(base + "}"), context(cache)).stats.skipped, 1u);  // also on a cache hit
+  const std::string message = error_of<RunError>([&] { load_task(data(base + ", strict: true}"), context(cache)); });
+  EXPECT_NE(message.find("1.png"), std::string::npos) << message;
+  EXPECT_NE(message.find("strict"), std::string::npos) << message;
+}
+
+TEST(Export, DemoRoundTripsThroughCsvManifestAndContactSheet) {
+  const auto out = fresh_dir("export");
+  const auto cache = fresh_dir("cacheexport");
+  const auto section = data_section_for(
+      "demo_mri", YAML::Load("{image_size: 24, demo_mri: {train_per_class: 3, test_per_class: 2}}"));
+  const TaskData task = load_task(section, context(cache));
+  const ExportSummary summary = export_task(task, out);
+  EXPECT_EQ(summary.images, 10u);
+  EXPECT_TRUE(fs::exists(out / "train/positive/train__positive__000002.png"));
+  const TaskData back = load_task(
+      data("{name: csv_manifest, root: " + out.string() + ", image_size: 24}"), context(cache));
+  EXPECT_EQ(back.real_train.size(), 6u);
+  EXPECT_EQ(back.real_test.size(), 4u);
+  EXPECT_EQ(back.real_train.channels(), 1);
+  EXPECT_EQ(hash_images(back.real_test), hash_images(task.real_test));  // 8-bit PNG is lossless
+  write_contact_sheet(task.real_train, "demo_mri", out / "sheet.png", 3);
+  const cv::Mat sheet = cv::imread((out / "sheet.png").string());
+  EXPECT_EQ(sheet.cols, 110 + 3 * 100);
+}
+
+TEST(LoadTask, SyntheticFolderPool) {
+  const auto synth = fresh_dir("synthpool");
+  for (int i = 0; i < 5; ++i) {
+    write_image(synth / "positive" / (std::to_string(i) + ".png"), i);
+    write_image(synth / "negative" / (std::to_string(i) + ".png"), i);
+  }
+  const auto section = data("{name: demo_cxr, image_size: 16, counts: {synthetic: {positive: 4, negative: 2}}, "
+                            "demo_cxr: {train_per_class: 2, test_per_class: 1}, "
+                            "synthetic: {name: synthetic_folder, root: " + synth.string() + ", generator: dcgan}}");
+  const TaskData task = load_task(section, context(fresh_dir("cachesynth")));
+  EXPECT_EQ(task.generator, "dcgan");
+  EXPECT_EQ(task.synthetic.size(), 6u);
+  EXPECT_EQ(task.synthetic.count(1), 4u);
+  EXPECT_EQ(task.synthetic.source(), "synthetic:dcgan");
+  EXPECT_EQ(task.synthetic.height(), 16);
+  EXPECT_THROW(data("{name: demo_cxr, synthetic: {name: synthetic_folder, synthetic_folder: {clases: {}}}}"),
+               ConfigError);
+}
+
+}  // namespace
+}  // namespace frerec::datasets
