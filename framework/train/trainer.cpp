@@ -512,7 +512,8 @@ TrainResult Trainer::fit(ModelHandle& model, const SampleSource& train, const Sa
       if (!std::isfinite(loss_value)) {
         throw RunError(fmt::format("trainer: loss is {} at epoch {} step {} (of {} per epoch, global step {}); "
                                    "lower lr (now {:.3g}), set grad_clip or check the inputs for NaN",
-                                   loss_value, epoch + 1, b + 1, steps_per_epoch, state.global_step + 1, lr));
+                                   std::isnan(loss_value) ? "nan" : (loss_value > 0 ? "inf" : "-inf"), epoch + 1,
+                                   b + 1, steps_per_epoch, state.global_step + 1, lr));
       }
       loss.backward();
       if (o.grad_clip > 0.0) torch::nn::utils::clip_grad_norm_(model.module->parameters(), o.grad_clip);
@@ -568,7 +569,7 @@ TrainResult Trainer::fit(ModelHandle& model, const SampleSource& train, const Sa
       save_checkpoint(last_path, *model.module, optimizer.get(), meta);
       write_train_log(log_path, state.history, o.val_metric);
     }
-    spdlog::debug("trainer: epoch {}/{} loss {:.4f} lr {:.3g} wait {:.1f}% time {:.2f}s", epoch + 1, o.epochs,
+    spdlog::info("trainer: epoch {}/{} loss {:.4f} lr {:.3g} wait {:.1f}% time {:.2f}s", epoch + 1, o.epochs,
                   record.train_loss, record.lr, 100.0 * record.data_wait_fraction, record.seconds);
     ++epochs_this_run;
     if (on_epoch_) on_epoch_(record);

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <thread>
 
 #include <unistd.h>
@@ -122,6 +123,17 @@ struct FlipMixup : BatchTransform {
     batch.targets = lambda * batch.targets + (1.0 - lambda) * batch.targets.flip({0});
   }
 };
+
+// Runs `action`, which must throw RunError whose message contains `text`.
+template <typename Action>
+void expect_run_error(Action action, const std::string& text) {
+  try {
+    action();
+    ADD_FAILURE() << "expected RunError mentioning '" << text << "'";
+  } catch (const RunError& e) {
+    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+  }
+}
 
 struct TestEnv : ::testing::Environment {
   void SetUp() override { torch::set_num_threads(1); }
@@ -258,12 +270,7 @@ TEST(Trainer, ResumeAfterKillMatchesUninterruptedRun) {
   changed.lr = 0.02;
   Trainer changed_trainer(changed);
   ModelHandle other = make_model(11);
-  try {
-    changed_trainer.fit(other, train, &val, dir);
-    FAIL() << "expected RunError";
-  } catch (const RunError& e) {
-    EXPECT_NE(std::string(e.what()).find("different trainer options"), std::string::npos) << e.what();
-  }
+  expect_run_error([&] { changed_trainer.fit(other, train, &val, dir); }, "different trainer options");
   fs::remove_all(full_dir);
   fs::remove_all(dir);
 }
@@ -310,14 +317,17 @@ TEST(Trainer, NanLossNamesEpochAndStep) {
   Trainer trainer(o);
   trainer.add_batch_transform(std::make_shared<NanInjector>());
   ModelHandle model = make_model(1);
-  try {
-    trainer.fit(model, train, nullptr, {});
-    FAIL() << "expected RunError";
-  } catch (const RunError& e) {
-    const std::string message = e.what();
-    EXPECT_NE(message.find("epoch 2 step 3"), std::string::npos) << message;
-    EXPECT_NE(message.find("nan"), std::string::npos) << message;
-  }
+  expect_run_error([&] { trainer.fit(model, train, nullptr, {}); }, "loss is nan at epoch 2 step 3");
+
+  // An infinite loss from a step hook is caught the same way.
+  struct InfiniteLoss : TrainStepHook {
+    torch::Tensor loss(ModelHandle& m, Batch& batch, const Criterion& criterion, StepContext&) override {
+      return criterion(m.forward(batch.images), batch.targets) + std::numeric_limits<double>::infinity();
+    }
+  };
+  Trainer inf_trainer(o);
+  inf_trainer.set_step_hook(std::make_shared<InfiniteLoss>());
+  expect_run_error([&] { inf_trainer.fit(model, train, nullptr, {}); }, "loss is inf at epoch 1 step 1");
 }
 
 TEST(Trainer, LrThroughTrainerFollowsSchedule) {
@@ -435,20 +445,16 @@ TEST(Trainer, BadInputsGiveClearErrors) {
     o.device = "cpu:zero";
     EXPECT_THROW(Trainer(o).fit(model, train, nullptr, {}), ConfigError);
   }
+  // One bad sample appended to a good set: wrong label, then wrong image size.
+  TrainerOptions o17 = small_options();
+  o17.batch_size = 17;
   {
     VectorSampleSource bad_label = make_toy(16, 15);
     Sample s = bad_label.get(0);
     s.label = 2;
     s.id = "bad_label";
     bad_label.add(s);
-    TrainerOptions o = small_options();
-    o.batch_size = 17;
-    try {
-      Trainer(o).fit(model, bad_label, nullptr, {});
-      FAIL() << "expected RunError";
-    } catch (const RunError& e) {
-      EXPECT_NE(std::string(e.what()).find("bad_label"), std::string::npos) << e.what();
-    }
+    expect_run_error([&] { Trainer(o17).fit(model, bad_label, nullptr, {}); }, "bad_label");
   }
   {
     VectorSampleSource mixed = make_toy(16, 16);
@@ -456,14 +462,7 @@ TEST(Trainer, BadInputsGiveClearErrors) {
     s.image = Image(1, 8, 8, 0.5f);
     s.id = "small_image";
     mixed.add(s);
-    TrainerOptions o = small_options();
-    o.batch_size = 17;
-    try {
-      Trainer(o).fit(model, mixed, nullptr, {});
-      FAIL() << "expected RunError";
-    } catch (const RunError& e) {
-      EXPECT_NE(std::string(e.what()).find("small_image"), std::string::npos) << e.what();
-    }
+    expect_run_error([&] { Trainer(o17).fit(model, mixed, nullptr, {}); }, "small_image");
   }
   {
     VectorSampleSource empty;
