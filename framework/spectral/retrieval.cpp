@@ -176,6 +176,33 @@ Plan plan_retrieval(const std::vector<Image>& queries, const std::vector<Image>&
   return plan;
 }
 
+// Makes the single-precision ranking exact: candidates whose float score lies within
+// kTieMargin of a neighbouring rank at or around the K-th place are re-scored with the
+// double-precision `ssim` (the float error is ~1e-7, far below the margin), so the final
+// order equals the brute-force order. Returns the number of pairs re-scored.
+constexpr double kTieMargin = 1e-5;
+
+int resolve_near_ties(std::vector<Candidate>& scored, int k, const Image& query, const std::vector<Image>& references,
+                      SsimWindow window) {
+  std::sort(scored.begin(), scored.end(), better);
+  // Extend past rank k while scores stay within the margin of the k-th one.
+  std::size_t end = static_cast<std::size_t>(k);
+  while (end < scored.size() && scored[k - 1].score - scored[end].score < kTieMargin) ++end;
+  std::vector<char> ambiguous(end, 0);
+  for (std::size_t p = 0; p + 1 < end; ++p) {
+    if (scored[p].score - scored[p + 1].score < kTieMargin) ambiguous[p] = ambiguous[p + 1] = 1;
+  }
+  if (end > static_cast<std::size_t>(k)) ambiguous[k - 1] = 1;
+  int rescored = 0;
+  for (std::size_t p = 0; p < end; ++p) {
+    if (!ambiguous[p]) continue;
+    scored[p].score = ssim(query, references[scored[p].index], window);
+    ++rescored;
+  }
+  if (rescored > 0) std::sort(scored.begin(), scored.begin() + end, better);
+  return rescored;
+}
+
 void select_top_k(std::vector<Candidate>& scored, int k, std::int32_t* indices, double* scores) {
   std::partial_sort(scored.begin(), scored.begin() + k, scored.end(), better);
   for (int j = 0; j < k; ++j) {
@@ -246,10 +273,15 @@ RetrievalResult top_k_ssim(const std::vector<Image>& queries, const std::vector<
         for (std::size_t j = 0; j < ids.size(); ++j) scored[local].push_back({totals[j] / channels, ids[j]});
       });
     }
+    std::vector<int> rescored(q1 - q0, 0);
     parallel_for(q1 - q0, options.threads, [&](std::size_t local) {
       const std::size_t q = q0 + local;
+      if (options.exact_ties) {
+        rescored[local] = resolve_near_ties(scored[local], plan.k, queries[q], references, options.window);
+      }
       select_top_k(scored[local], plan.k, result.indices.data() + q * plan.k, result.scores.data() + q * plan.k);
     });
+    for (int r : rescored) result.rescored_pairs += r;
   }
   return result;
 }
@@ -274,7 +306,8 @@ std::string retrieval_fingerprint(const std::vector<Image>& queries, const std::
   Hasher hasher;
   hasher.update(std::string("frerec.ssim_top_k.v1;window=") + to_string(options.window) +
                 ";pool=" + to_string(options.pool) + ";k=" + std::to_string(options.k) +
-                ";leave_one_out=" + (options.leave_one_out ? "1" : "0") + ";");
+                ";leave_one_out=" + (options.leave_one_out ? "1" : "0") + ";exact_ties=" +
+                (options.exact_ties ? "1" : "0") + ";");
   auto hash_set = [&](const std::vector<Image>& images, const char* name) {
     hasher.update(std::string(name) + ":" + std::to_string(images.size()) + ";");
     for (const Image& image : images) {

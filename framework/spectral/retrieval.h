@@ -9,7 +9,11 @@
 // needs the cross term G*(x·y), computed with a separable, vectorised filter streamed
 // row by row through an n-row ring buffer (ssim_kernel.h; AVX2+FMA when the CPU has it,
 // baseline SSE2 otherwise). Scores are single precision with double accumulation and
-// differ from the double reference `ssim` by ~1e-6. Queries are processed in chunks (and
+// differ from the double reference `ssim` by ~1e-7. To make the ranking exactly the
+// brute-force (double) ranking, every candidate at or near the top K whose float score is
+// within 1e-5 of a neighbouring rank (or of the K-th score) is re-scored with the double
+// `ssim` before the final sort (`exact_ties`, default on; typically a handful of pairs per
+// query). Other scores stay single-precision-derived. Queries are processed in chunks (and
 // references in blocks) so memory stays bounded; threads split the queries of a chunk,
 // and results never depend on the thread count.
 //
@@ -42,6 +46,7 @@ struct RetrievalOptions {
   bool leave_one_out = false;  // queries and references are the same set
   int threads = 1;
   bool allow_avx2 = true;      // false forces the baseline kernel (benchmarks, tests)
+  bool exact_ties = true;      // re-score near-ties around rank K in double (see top)
 };
 
 struct RetrievalResult {
@@ -49,6 +54,7 @@ struct RetrievalResult {
   int k = 0;
   std::vector<std::int32_t> indices;  // [queries × k], row-major, best first
   std::vector<double> scores;         // [queries × k], SSIM of query i and indices[i*k + j]
+  long rescored_pairs = 0;            // pairs re-scored in double to settle near-ties (diagnostic)
   std::int32_t index(int query, int rank) const { return indices[static_cast<std::size_t>(query) * k + rank]; }
   double score(int query, int rank) const { return scores[static_cast<std::size_t>(query) * k + rank]; }
 };
@@ -69,8 +75,9 @@ RetrievalResult top_k_ssim_brute_force(const std::vector<Image>& queries, const 
                                        const std::vector<int>& reference_labels = {});
 
 // SHA-256 (hex) of everything the result depends on: image shapes and pixel bytes of both
-// sets, labels when the pool is same_class, k, window, pool, leave_one_out and the
-// algorithm version. Not the thread count or SIMD choice. For the artifact cache key.
+// sets, labels when the pool is same_class, k, window, pool, leave_one_out, exact_ties
+// and the algorithm version. Not the thread count or SIMD choice. For the artifact cache
+// key (the lead stores {indices, scores} through framework/cache/artifact_cache.h).
 std::string retrieval_fingerprint(const std::vector<Image>& queries, const std::vector<Image>& references,
                                   const RetrievalOptions& options, const std::vector<int>& query_labels = {},
                                   const std::vector<int>& reference_labels = {});

@@ -70,6 +70,11 @@ TEST(Retrieval, TiesGoToTheLowerIndex) {
   EXPECT_EQ(fast.index(1, 0), 0);
   EXPECT_EQ(fast.index(1, 1), 3);
   EXPECT_NEAR(fast.score(1, 0), 1.0, 1e-6);
+  EXPECT_GT(fast.rescored_pairs, 0);  // exact ties are settled in double
+  opt.exact_ties = false;  // float ranking alone: the same lists here
+  const auto plain = top_k_ssim(queries, refs, opt);
+  EXPECT_EQ(plain.indices, fast.indices);
+  EXPECT_EQ(plain.rescored_pairs, 0);
 }
 
 TEST(Retrieval, LeaveOneOutAndSameClass) {
