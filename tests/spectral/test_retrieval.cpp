@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <limits>
 
@@ -122,9 +124,18 @@ TEST(Retrieval, KLargerThanPoolIsClipped) {
   RetrievalOptions opt;
   opt.k = 50;
   opt.leave_one_out = true;
+  // Capture the warning through a ring-buffer logger, then restore the default logger.
+  auto previous = spdlog::default_logger();
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(8);
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
   const auto r = top_k_ssim(set, set, opt);
+  spdlog::set_default_logger(previous);
   EXPECT_EQ(r.k, 4);
   EXPECT_EQ(r.indices.size(), 20u);
+  const auto lines = sink->last_formatted();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("k=50 is larger than the pool"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("using k=4"), std::string::npos) << lines[0];
 }
 
 TEST(Retrieval, BadInput) {
