@@ -1,0 +1,552 @@
+#include "models/restoration/dae_trainer.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/serialize.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+#include <torch/utils.h>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include "framework/core/atomic_file.h"
+#include "framework/core/error.h"
+#include "framework/core/hash.h"
+#include "models/restoration/loss.h"
+#include "models/restoration/restormer.h"
+#include "models/restoration/weights.h"
+
+namespace frerec::restoration {
+namespace {
+
+constexpr const char* kCheckpointFormat = "frerec-dae-checkpoint-1";
+
+std::uint64_t mix(std::uint64_t a, std::uint64_t b) {  // splitmix64 of a combined key
+  std::uint64_t z = a * 0x9E3779B97F4A7C15ULL + b + 0x632BE59BD9B4E019ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+at::Tensor to_tensor(const Image& image) {
+  return at::from_blob(const_cast<float*>(image.data.data()), {image.channels, image.height, image.width},
+                       at::kFloat)
+      .clone();
+}
+
+Image to_image(const at::Tensor& chw) {
+  auto t = chw.detach().to(at::kCPU, at::kFloat).contiguous();
+  Image image(static_cast<int>(t.size(0)), static_cast<int>(t.size(1)), static_cast<int>(t.size(2)));
+  std::copy(t.data_ptr<float>(), t.data_ptr<float>() + t.numel(), image.data.begin());
+  return image;
+}
+
+// Bottom/right padding to a multiple of `multiple`: reflect (official practice), replicate
+// when the image is too small for a reflection of that width.
+at::Tensor pad_to_multiple(const at::Tensor& x, int64_t multiple) {
+  const int64_t h = x.size(2), w = x.size(3);
+  const int64_t ph = (multiple - h % multiple) % multiple, pw = (multiple - w % multiple) % multiple;
+  if (ph == 0 && pw == 0) return x;
+  if (ph < h && pw < w) return at::reflection_pad2d(x, {0, pw, 0, ph});
+  return at::replication_pad2d(x, {0, pw, 0, ph});
+}
+
+void check_channels(const Restormer& net, const Image& image, std::size_t index, const std::string& what) {
+  if (image.channels != net->options().in_channels)
+    throw RunError("restoration: " + what + " image " + std::to_string(index) + " has " +
+                   std::to_string(image.channels) + " channel(s) but the auto-encoder expects " +
+                   std::to_string(net->options().in_channels) +
+                   " (set network.in_channels to match the images, or convert the images)");
+  if (image.empty() || image.size() != static_cast<std::size_t>(image.channels) * image.plane_size())
+    throw RunError("restoration: " + what + " image " + std::to_string(index) + " is empty or malformed");
+}
+
+// Runs the network on images (grouped by shape, in batches); returns clamped [C,H,W] tensors.
+std::vector<at::Tensor> restore_tensors(Restormer& net, const std::vector<Image>& images, int batch_size,
+                                        const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = net->is_training();
+  net->eval();
+  std::map<std::tuple<int, int, int>, std::vector<std::size_t>> groups;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    check_channels(net, images[i], i, "input");
+    groups[{images[i].channels, images[i].height, images[i].width}].push_back(i);
+  }
+  std::vector<at::Tensor> outputs(images.size());
+  const std::size_t batch = static_cast<std::size_t>(std::max(1, batch_size));
+  for (const auto& [shape, indices] : groups) {
+    for (std::size_t start = 0; start < indices.size(); start += batch) {
+      const std::size_t end = std::min(indices.size(), start + batch);
+      std::vector<at::Tensor> items;
+      for (std::size_t k = start; k < end; ++k) items.push_back(to_tensor(images[indices[k]]));
+      auto x = at::stack(items).to(device);
+      auto y = net->forward(pad_to_multiple(x, 8))
+                   .narrow(2, 0, std::get<1>(shape))
+                   .narrow(3, 0, std::get<2>(shape))
+                   .clamp(0.0, 1.0)
+                   .to(at::kCPU);
+      for (std::size_t k = start; k < end; ++k) outputs[indices[k]] = y[static_cast<int64_t>(k - start)].contiguous();
+    }
+  }
+  if (was_training) net->train();
+  return outputs;
+}
+
+double psnr_tensor(const at::Tensor& a, const at::Tensor& b) {
+  const double mse = (a - b).pow(2).mean().item<double>();
+  return mse <= 1e-20 ? 200.0 : 10.0 * std::log10(1.0 / mse);
+}
+
+double ssim_tensor(const at::Tensor& a_chw, const at::Tensor& b_chw) {
+  const int64_t c = a_chw.size(0), h = a_chw.size(1), w = a_chw.size(2);
+  int64_t window = std::min<int64_t>({11, h, w});
+  if (window % 2 == 0) --window;
+  const double sigma = 1.5;
+  auto coords = at::arange(window, at::kDouble) - static_cast<double>(window / 2);
+  auto g = at::exp(-(coords * coords) / (2 * sigma * sigma));
+  g = g / g.sum();
+  auto kernel = at::outer(g, g).to(at::kFloat).view({1, 1, window, window}).repeat({c, 1, 1, 1});
+  auto filt = [&](const at::Tensor& t) { const std::vector<int64_t> one{1, 1}, zero{0, 0};
+    return at::conv2d(t, kernel, at::Tensor(), at::IntArrayRef(one), at::IntArrayRef(zero), at::IntArrayRef(one), c); };
+  auto a = a_chw.unsqueeze(0).to(at::kFloat), b = b_chw.unsqueeze(0).to(at::kFloat);
+  auto mu_a = filt(a), mu_b = filt(b);
+  auto var_a = filt(a * a) - mu_a * mu_a, var_b = filt(b * b) - mu_b * mu_b, cov = filt(a * b) - mu_a * mu_b;
+  const double c1 = 0.01 * 0.01, c2 = 0.03 * 0.03;
+  auto ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a * mu_a + mu_b * mu_b + c1) * (var_a + var_b + c2));
+  return ssim_map.mean().item<double>();
+}
+
+struct TrainState {
+  int epoch = 0;               // epochs completed
+  std::int64_t global_step = 0;
+  std::vector<DaeEpochStats> history;
+};
+
+nlohmann::json history_json(const std::vector<DaeEpochStats>& history) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : history)
+    out.push_back({{"epoch", s.epoch}, {"train_loss", s.train_loss}, {"train_pixel", s.train_pixel},
+                   {"train_spectral", s.train_spectral}, {"val_loss", s.val_loss}, {"val_psnr", s.val_psnr},
+                   {"val_ssim", s.val_ssim}, {"input_psnr", s.input_psnr}, {"lr", s.lr}, {"seconds", s.seconds}});
+  return out;
+}
+
+std::vector<DaeEpochStats> history_from(const std::string& text) {
+  std::vector<DaeEpochStats> history;
+  for (const auto& j : nlohmann::json::parse(text)) {
+    DaeEpochStats s;
+    s.epoch = j.at("epoch");
+    s.train_loss = j.at("train_loss");
+    s.train_pixel = j.at("train_pixel");
+    s.train_spectral = j.at("train_spectral");
+    s.val_loss = j.at("val_loss");
+    s.val_psnr = j.at("val_psnr");
+    s.val_ssim = j.at("val_ssim");
+    s.input_psnr = j.at("input_psnr");
+    s.lr = j.at("lr");
+    s.seconds = j.at("seconds");
+    history.push_back(s);
+  }
+  return history;
+}
+
+void save_checkpoint(const std::filesystem::path& path, const Restormer& net, torch::optim::Optimizer* optimizer,
+                     const std::string& train_config, const TrainState& state) {
+  c10::Dict<std::string, at::Tensor> model;
+  for (const auto& [key, tensor] : named_state(*net)) model.insert(key, tensor.detach().to(at::kCPU).clone());
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
+  dict.insert("format", std::string(kCheckpointFormat));
+  dict.insert("architecture", net->options().to_yaml());
+  dict.insert("train_config", train_config);
+  dict.insert("epoch", static_cast<int64_t>(state.epoch));
+  dict.insert("global_step", state.global_step);
+  dict.insert("history", history_json(state.history).dump());
+  dict.insert("model", model);
+  if (optimizer) {
+    torch::serialize::OutputArchive archive;
+    optimizer->save(archive);
+    std::ostringstream bytes;
+    archive.save_to(bytes);
+    const std::string data = bytes.str();
+    dict.insert("optimizer", at::from_blob(const_cast<char*>(data.data()), {static_cast<int64_t>(data.size())},
+                                           at::kByte)
+                                 .clone());
+  }
+  const std::vector<char> pickled = torch::pickle_save(c10::IValue(dict));
+  std::filesystem::create_directories(path.parent_path());
+  write_file_atomic(path, std::string(pickled.begin(), pickled.end()));
+}
+
+c10::impl::GenericDict read_checkpoint(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path)) throw RunError("dae: checkpoint " + path.string() + " does not exist");
+  const std::string bytes = read_file(path);
+  c10::IValue value;
+  try {
+    value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
+  } catch (const std::exception& e) {
+    throw RunError("dae: checkpoint " + path.string() + " is not a readable FreRec DAE checkpoint (" +
+                   std::string(e.what()).substr(0, 200) + ")");
+  }
+  if (!value.isGenericDict()) throw RunError("dae: checkpoint " + path.string() + " is not a FreRec DAE checkpoint");
+  auto dict = value.toGenericDict();
+  if (!dict.contains("format") || dict.at("format").toStringRef() != kCheckpointFormat)
+    throw RunError("dae: checkpoint " + path.string() + " has an unknown format (expected " + kCheckpointFormat + ")");
+  return dict;
+}
+
+NamedTensors checkpoint_model(const c10::impl::GenericDict& dict) {
+  NamedTensors state;
+  for (const auto& item : dict.at("model").toGenericDict()) state[item.key().toStringRef()] = item.value().toTensor();
+  return state;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- options
+config::Schema dae_schema() {
+  config::Schema s;
+  s.add_map("network", frerec_dae_schema(), "auto-encoder architecture (frerec_dae; fesa: false = plain Restormer)");
+  s.add_int("epochs", 20, "training epochs", 1, 100000);
+  s.add_int("batch_size", 4, "patches per step", 1, 4096);
+  s.add_int("patch_size", 64, "random crop size (multiple of 8, at most the image size)", 8, 4096);
+  s.add_int("steps_per_epoch", 0, "optimisation steps per epoch; 0 = ceil(pairs / batch_size)", 0, 10000000);
+  s.add_float("lr", 3e-4, "AdamW peak learning rate (cosine decay per step)", 0, 10);
+  s.add_float("min_lr", 1e-6, "learning rate at the end of the cosine schedule", 0, 10);
+  s.add_float("weight_decay", 1e-4, "AdamW weight decay", 0, 10);
+  s.add_float("grad_clip", 0.01, "max gradient L2 norm (0 disables)", 0, 1e9);
+  s.add_float("spectral_weight", 1.0, "λ of Eq. 7 (spectral term weight)", 0, 1e6);
+  s.add_string("spectral_loss", "amplitude", "spectral term on |F| (amplitude) or F (complex = pixel MSE by Parseval)",
+               {"amplitude", "complex"});
+  s.add_bool("flips", true, "random horizontal/vertical flips of the training patches");
+  s.add_int("seed", 0, "seed of initialisation, sampling, crops, flips and perturbations", 0);
+  s.add_optional("init_weights", config::Type::kString, "HDF5 weights (tools/export_restormer_weights.py); matching keys only");
+  s.add_optional("checkpoint_dir", config::Type::kString, "folder for last.pt / best.pt; unset = no checkpoints");
+  s.add_bool("resume", true, "continue from checkpoint_dir/last.pt when it exists");
+  s.add_int("val_batch_size", 4, "images per validation/inference batch", 1, 4096);
+  return s;
+}
+
+void DaeTrainOptions::validate() const {
+  auto fail = [](const std::string& key, const std::string& value, const std::string& fix) {
+    throw ConfigError("dae: " + key + "=" + value + " " + fix);
+  };
+  if (epochs < 1) fail("epochs", std::to_string(epochs), "must be >= 1");
+  if (batch_size < 1) fail("batch_size", std::to_string(batch_size), "must be >= 1");
+  if (patch_size < 8 || patch_size % 8 != 0) fail("patch_size", std::to_string(patch_size), "must be a positive multiple of 8");
+  if (steps_per_epoch < 0) fail("steps_per_epoch", std::to_string(steps_per_epoch), "must be >= 0");
+  if (!(lr > 0)) fail("lr", std::to_string(lr), "must be > 0");
+  if (min_lr < 0 || min_lr > lr) fail("min_lr", std::to_string(min_lr), "must be in [0, lr]");
+  if (weight_decay < 0) fail("weight_decay", std::to_string(weight_decay), "must be >= 0");
+  if (grad_clip < 0) fail("grad_clip", std::to_string(grad_clip), "must be >= 0");
+  if (spectral_weight < 0) fail("spectral_weight", std::to_string(spectral_weight), "must be >= 0");
+  parse_spectral_loss(spectral_loss);
+  if (val_batch_size < 1) fail("val_batch_size", std::to_string(val_batch_size), "must be >= 1");
+  if (!network_yaml.empty()) RestormerOptions::from_yaml(network_yaml).validate("dae.network");
+}
+
+std::string DaeTrainOptions::canonical() const {
+  nlohmann::json j = {{"network", network_yaml.empty() ? paper_dae_options().to_yaml() : network_yaml},
+                      {"epochs", epochs}, {"batch_size", batch_size}, {"patch_size", patch_size},
+                      {"steps_per_epoch", steps_per_epoch}, {"lr", lr}, {"min_lr", min_lr},
+                      {"weight_decay", weight_decay}, {"grad_clip", grad_clip},
+                      {"spectral_weight", spectral_weight}, {"spectral_loss", spectral_loss}, {"flips", flips},
+                      {"seed", seed}, {"init_weights", init_weights}};
+  return j.dump();
+}
+
+DaeTrainOptions dae_options_from(const config::Params& p) {
+  DaeTrainOptions o;
+  o.network_yaml = restormer_options_from(p.sub("network"), paper_dae_options()).to_yaml();
+  o.epochs = p.get<int>("epochs");
+  o.batch_size = p.get<int>("batch_size");
+  o.patch_size = p.get<int>("patch_size");
+  o.steps_per_epoch = p.get<int>("steps_per_epoch");
+  o.lr = p.get<double>("lr");
+  o.min_lr = p.get<double>("min_lr");
+  o.weight_decay = p.get<double>("weight_decay");
+  o.grad_clip = p.get<double>("grad_clip");
+  o.spectral_weight = p.get<double>("spectral_weight");
+  o.spectral_loss = p.get<std::string>("spectral_loss");
+  o.flips = p.get<bool>("flips");
+  o.seed = p.get<std::uint64_t>("seed");
+  o.init_weights = p.get_or<std::string>("init_weights", "");
+  o.checkpoint_dir = p.get_or<std::string>("checkpoint_dir", "");
+  o.resume = p.get<bool>("resume");
+  o.val_batch_size = p.get<int>("val_batch_size");
+  o.validate();
+  return o;
+}
+
+// ---------------------------------------------------------------- metrics
+double psnr(const Image& a, const Image& b) {
+  if (!a.same_shape(b)) throw RunError("psnr: images differ in shape");
+  return psnr_tensor(to_tensor(a), to_tensor(b));
+}
+
+double ssim_gaussian(const Image& a, const Image& b) {
+  if (!a.same_shape(b)) throw RunError("ssim: images differ in shape");
+  return ssim_tensor(to_tensor(a), to_tensor(b));
+}
+
+// ---------------------------------------------------------------- training
+DaeTrainResult train_dae(const DaeTrainOptions& options, const DaePairs& train, const DaePairs& validation,
+                         const RunContext& context, const DaeProgressFn& progress) {
+  options.validate();
+  const SpectralLoss spectral = parse_spectral_loss(options.spectral_loss);
+  const RestormerOptions arch =
+      options.network_yaml.empty() ? paper_dae_options() : RestormerOptions::from_yaml(options.network_yaml);
+  torch::set_num_threads(std::max(1, context.threads));
+  const torch::Device device(context.device);
+
+  auto check_pairs = [&](const DaePairs& pairs, const std::string& what) {
+    if (pairs.size() == 0) throw RunError("dae: no " + what + " images (give at least one real image)");
+    if (!pairs.perturb && pairs.inputs.size() != pairs.targets.size())
+      throw RunError("dae: " + what + " has " + std::to_string(pairs.inputs.size()) + " inputs for " +
+                     std::to_string(pairs.targets.size()) + " targets (give one perturbed input per image or a perturb function)");
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+      const Image& t = pairs.targets[i];
+      if (t.channels != arch.in_channels)
+        throw RunError("dae: " + what + " image " + std::to_string(i) + " has " + std::to_string(t.channels) +
+                       " channel(s) but network.in_channels=" + std::to_string(arch.in_channels) +
+                       " (set network.in_channels to the images' channel count)");
+      if (!pairs.inputs.empty() && !pairs.inputs[i].same_shape(t))
+        throw RunError("dae: " + what + " pair " + std::to_string(i) + ": input and target differ in shape");
+    }
+  };
+  check_pairs(train, "training");
+  check_pairs(validation, "validation");
+  for (std::size_t i = 0; i < train.size(); ++i)
+    if (train.targets[i].height < options.patch_size || train.targets[i].width < options.patch_size)
+      throw ConfigError("dae: patch_size=" + std::to_string(options.patch_size) + " exceeds training image " +
+                        std::to_string(i) + " (" + std::to_string(train.targets[i].height) + "x" +
+                        std::to_string(train.targets[i].width) + "); lower patch_size");
+
+  Restormer net(arch);
+  initialize_parameters(*net, options.seed);
+  if (!options.init_weights.empty()) {
+    const auto report = load_named_state(*net, read_weights_h5(options.init_weights), false, options.init_weights);
+    spdlog::info("dae: initialised from {}: {}", options.init_weights, report.summary());
+  }
+  net->to(device);
+  net->train();
+  torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(options.lr)
+                                                       .betas({0.9, 0.999})
+                                                       .weight_decay(options.weight_decay));
+
+  const std::int64_t steps_per_epoch =
+      options.steps_per_epoch > 0 ? options.steps_per_epoch
+                                  : (static_cast<std::int64_t>(train.size()) + options.batch_size - 1) / options.batch_size;
+  const std::int64_t total_steps = steps_per_epoch * options.epochs;
+  const std::string train_config = options.canonical();
+
+  DaeTrainResult result;
+  TrainState state;
+  std::filesystem::path last, best;
+  if (!options.checkpoint_dir.empty()) {
+    last = options.checkpoint_dir / "last.pt";
+    best = options.checkpoint_dir / "best.pt";
+    result.last_checkpoint = last;
+    result.best_checkpoint = best;
+    if (options.resume && std::filesystem::exists(last)) {
+      auto dict = read_checkpoint(last);
+      if (dict.at("train_config").toStringRef() != train_config)
+        throw RunError("dae: " + last.string() +
+                       " was written with another training config; use another checkpoint_dir or resume: false");
+      load_named_state(*net, checkpoint_model(dict), true, last.string());
+      auto bytes = dict.at("optimizer").toTensor().contiguous();
+      torch::serialize::InputArchive archive;
+      archive.load_from(static_cast<const char*>(bytes.data_ptr()), static_cast<size_t>(bytes.numel()), device);
+      optimizer.load(archive);
+      state.epoch = static_cast<int>(dict.at("epoch").toInt());
+      state.global_step = dict.at("global_step").toInt();
+      state.history = history_from(dict.at("history").toStringRef());
+      result.resumed = true;
+      spdlog::info("dae: resumed from {} at epoch {}", last.string(), state.epoch);
+    }
+  }
+  result.start_epoch = state.epoch;
+
+  // Validation inputs are fixed for the whole run.
+  std::vector<Image> val_inputs(validation.size());
+  for (std::size_t i = 0; i < validation.size(); ++i)
+    val_inputs[i] = validation.perturb ? validation.perturb(i, validation.targets[i], mix(mix(options.seed, 0x7661ULL), i))
+                                       : validation.inputs[i];
+  std::vector<at::Tensor> val_targets;
+  double input_psnr = 0;
+  for (std::size_t i = 0; i < validation.size(); ++i) {
+    val_targets.push_back(to_tensor(validation.targets[i]));
+    input_psnr += psnr_tensor(to_tensor(val_inputs[i]), val_targets.back()) / static_cast<double>(validation.size());
+  }
+
+  double best_psnr = -1e300;
+  for (const auto& s : state.history) best_psnr = std::max(best_psnr, s.val_psnr);
+  const auto run_start = std::chrono::steady_clock::now();
+  const std::int64_t first_step = state.global_step;
+  const int64_t p = options.patch_size, channels = arch.in_channels;
+
+  for (int epoch = state.epoch; epoch < options.epochs; ++epoch) {
+    const auto epoch_start = std::chrono::steady_clock::now();
+    std::mt19937_64 rng(mix(options.seed, static_cast<std::uint64_t>(epoch) + 1));
+    std::vector<std::size_t> order;
+    while (static_cast<std::int64_t>(order.size()) < steps_per_epoch * options.batch_size) {
+      std::vector<std::size_t> perm(train.size());
+      std::iota(perm.begin(), perm.end(), 0);
+      std::shuffle(perm.begin(), perm.end(), rng);
+      order.insert(order.end(), perm.begin(), perm.end());
+    }
+    double sum_loss = 0, sum_pixel = 0, sum_spectral = 0, lr = options.lr;
+    for (std::int64_t step = 0; step < steps_per_epoch; ++step) {
+      auto inputs = at::empty({options.batch_size, channels, p, p}, at::kFloat);
+      auto targets = at::empty_like(inputs);
+      for (int b = 0; b < options.batch_size; ++b) {
+        const std::size_t index = order[static_cast<std::size_t>(step * options.batch_size + b)];
+        const Image& target = train.targets[index];
+        const Image input = train.perturb ? train.perturb(index, target, mix(mix(options.seed, epoch + 1), index))
+                                          : train.inputs[index];
+        if (!input.same_shape(target))
+          throw RunError("dae: perturbed input of training image " + std::to_string(index) + " changed its shape");
+        const int64_t y0 = static_cast<int64_t>(rng() % static_cast<std::uint64_t>(target.height - p + 1));
+        const int64_t x0 = static_cast<int64_t>(rng() % static_cast<std::uint64_t>(target.width - p + 1));
+        const bool flip_h = options.flips && (rng() & 1ULL), flip_v = options.flips && (rng() & 1ULL);
+        auto crop = [&](const Image& image) {
+          auto t = to_tensor(image).narrow(1, y0, p).narrow(2, x0, p);
+          if (flip_h) t = t.flip({2});
+          if (flip_v) t = t.flip({1});
+          return t;
+        };
+        inputs[b].copy_(crop(input));
+        targets[b].copy_(crop(target));
+      }
+      const double progress_fraction = static_cast<double>(state.global_step) / static_cast<double>(total_steps);
+      lr = options.min_lr + 0.5 * (options.lr - options.min_lr) * (1 + std::cos(std::acos(-1.0) * progress_fraction));
+      for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+
+      optimizer.zero_grad();
+      auto prediction = net->forward(inputs.to(device));
+      auto terms = reconstruction_loss(prediction, targets.to(device), options.spectral_weight, spectral);
+      const double loss_value = terms.total.item<double>();
+      if (!std::isfinite(loss_value))
+        throw RunError("dae: training loss became " + std::to_string(loss_value) + " at epoch " +
+                       std::to_string(epoch + 1) + " step " + std::to_string(step + 1) + "; lower lr");
+      terms.total.backward();
+      if (options.grad_clip > 0) torch::nn::utils::clip_grad_norm_(net->parameters(), options.grad_clip);
+      optimizer.step();
+      ++state.global_step;
+      sum_loss += loss_value;
+      sum_pixel += terms.pixel.item<double>();
+      sum_spectral += terms.spectral.item<double>();
+      if (progress) {
+        DaeProgress info;
+        info.epoch = epoch + 1;
+        info.epochs = options.epochs;
+        info.step = state.global_step;
+        info.total_steps = total_steps;
+        info.loss = loss_value;
+        info.lr = lr;
+        info.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+        const double done = static_cast<double>(state.global_step - first_step);
+        info.eta_seconds = info.elapsed_seconds / done * static_cast<double>(total_steps - state.global_step);
+        progress(info);
+      }
+    }
+
+    DaeEpochStats stats;
+    stats.epoch = epoch + 1;
+    stats.train_loss = sum_loss / static_cast<double>(steps_per_epoch);
+    stats.train_pixel = sum_pixel / static_cast<double>(steps_per_epoch);
+    stats.train_spectral = sum_spectral / static_cast<double>(steps_per_epoch);
+    stats.lr = lr;
+    stats.input_psnr = input_psnr;
+    const auto outputs = restore_tensors(net, val_inputs, options.val_batch_size, device);
+    {
+      torch::NoGradGuard no_grad;
+      for (std::size_t i = 0; i < outputs.size(); ++i) {
+        const double n = static_cast<double>(outputs.size());
+        auto terms = reconstruction_loss(outputs[i].unsqueeze(0), val_targets[i].unsqueeze(0),
+                                         options.spectral_weight, spectral);
+        stats.val_loss += terms.total.item<double>() / n;
+        stats.val_psnr += psnr_tensor(outputs[i], val_targets[i]) / n;
+        stats.val_ssim += ssim_tensor(outputs[i], val_targets[i]) / n;
+      }
+    }
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+    state.epoch = epoch + 1;
+    state.history.push_back(stats);
+    if (!last.empty()) {
+      save_checkpoint(last, net, &optimizer, train_config, state);
+      if (stats.val_psnr > best_psnr) save_checkpoint(best, net, nullptr, train_config, state);
+    }
+    best_psnr = std::max(best_psnr, stats.val_psnr);
+    if (progress) {
+      DaeProgress info;
+      info.epoch = epoch + 1;
+      info.epochs = options.epochs;
+      info.step = state.global_step;
+      info.total_steps = total_steps;
+      info.loss = stats.train_loss;
+      info.lr = lr;
+      info.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+      const double done = static_cast<double>(std::max<std::int64_t>(1, state.global_step - first_step));
+      info.eta_seconds = info.elapsed_seconds / done * static_cast<double>(total_steps - state.global_step);
+      info.epoch_end = &state.history.back();
+      progress(info);
+    }
+  }
+  result.history = state.history;
+  return result;
+}
+
+// ---------------------------------------------------------------- inference
+struct DaeModel::State {
+  Restormer net{nullptr};
+  torch::Device device{torch::kCPU};
+};
+
+DaeModel::DaeModel(std::unique_ptr<State> state) : state_(std::move(state)) {}
+DaeModel::DaeModel(DaeModel&&) noexcept = default;
+DaeModel& DaeModel::operator=(DaeModel&&) noexcept = default;
+DaeModel::~DaeModel() = default;
+
+DaeModel DaeModel::load(const std::filesystem::path& checkpoint, const std::string& device) {
+  auto dict = read_checkpoint(checkpoint);
+  return load_into(dict.at("architecture").toStringRef(), checkpoint, device);
+}
+
+DaeModel DaeModel::load_into(const std::string& network_yaml, const std::filesystem::path& checkpoint,
+                             const std::string& device) {
+  auto dict = read_checkpoint(checkpoint);
+  auto state = std::make_unique<State>();
+  state->device = torch::Device(device);
+  state->net = Restormer(RestormerOptions::from_yaml(network_yaml));
+  load_named_state(*state->net, checkpoint_model(dict), true, checkpoint.string());
+  state->net->to(state->device);
+  state->net->eval();
+  return DaeModel(std::move(state));
+}
+
+std::vector<Image> DaeModel::restore(const std::vector<Image>& images, int batch_size) const {
+  std::vector<Image> out;
+  out.reserve(images.size());
+  for (const auto& t : restore_tensors(state_->net, images, batch_size, state_->device)) out.push_back(to_image(t));
+  return out;
+}
+
+int DaeModel::channels() const { return state_->net->options().in_channels; }
+std::string DaeModel::architecture() const { return state_->net->options().to_yaml(); }
+std::int64_t DaeModel::parameters() const { return count_parameters(state_->net); }
+
+std::string checkpoint_fingerprint(const std::filesystem::path& checkpoint) {
+  return sha256_file(checkpoint.string());
+}
+
+}  // namespace frerec::restoration
