@@ -493,31 +493,37 @@ TrainResult Trainer::fit(ModelHandle& model, const SampleSource& train, const Sa
       lr = schedule.at(state.global_step);
       for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
       batch_to_device(batch, device, use_channels_last);
-      optimizer->zero_grad();
-      torch::Tensor loss;
-      {
-        CudaAutocastScope autocast(use_amp);
-        std::mt19937_64 step_rng(derive_seed(o.seed, {kStepStream, static_cast<std::uint64_t>(epoch),
-                                                      static_cast<std::uint64_t>(b)}));
-        StepContext context{epoch, b, state.global_step, lr, &step_rng};
-        loss = step_hook_ ? step_hook_->loss(model, batch, criterion, context)
-                          : criterion(model.forward(batch.images), batch.targets);
+      double loss_value = 0.0;
+      try {
+        optimizer->zero_grad();
+        torch::Tensor loss;
+        {
+          CudaAutocastScope autocast(use_amp);
+          std::mt19937_64 step_rng(derive_seed(o.seed, {kStepStream, static_cast<std::uint64_t>(epoch),
+                                                        static_cast<std::uint64_t>(b)}));
+          StepContext context{epoch, b, state.global_step, lr, &step_rng};
+          loss = step_hook_ ? step_hook_->loss(model, batch, criterion, context)
+                            : criterion(model.forward(batch.images), batch.targets);
+        }
+        if (!loss.defined() || loss.numel() != 1) {
+          throw RunError(fmt::format("trainer: the step loss at epoch {} step {} is not a scalar tensor; a "
+                                     "TrainStepHook must return the mean loss",
+                                     epoch + 1, b + 1));
+        }
+        loss_value = loss.item<double>();
+        if (!std::isfinite(loss_value)) {
+          throw RunError(fmt::format("trainer: loss is {} at epoch {} step {} (of {} per epoch, global step {}); "
+                                     "lower lr (now {:.3g}), set grad_clip or check the inputs for NaN",
+                                     std::isnan(loss_value) ? "nan" : (loss_value > 0 ? "inf" : "-inf"), epoch + 1,
+                                     b + 1, steps_per_epoch, state.global_step + 1, lr));
+        }
+        loss.backward();
+        if (o.grad_clip > 0.0) torch::nn::utils::clip_grad_norm_(model.module->parameters(), o.grad_clip);
+        optimizer->step();
+      } catch (const c10::Error& e) {
+        throw RunError(fmt::format("trainer: LibTorch failed at epoch {} step {} (batch of {} images): {}", epoch + 1,
+                                   b + 1, batch.images.size(0), e.what_without_backtrace()));
       }
-      if (!loss.defined() || loss.numel() != 1) {
-        throw RunError(fmt::format("trainer: the step loss at epoch {} step {} is not a scalar tensor; a "
-                                   "TrainStepHook must return the mean loss",
-                                   epoch + 1, b + 1));
-      }
-      const double loss_value = loss.item<double>();
-      if (!std::isfinite(loss_value)) {
-        throw RunError(fmt::format("trainer: loss is {} at epoch {} step {} (of {} per epoch, global step {}); "
-                                   "lower lr (now {:.3g}), set grad_clip or check the inputs for NaN",
-                                   std::isnan(loss_value) ? "nan" : (loss_value > 0 ? "inf" : "-inf"), epoch + 1,
-                                   b + 1, steps_per_epoch, state.global_step + 1, lr));
-      }
-      loss.backward();
-      if (o.grad_clip > 0.0) torch::nn::utils::clip_grad_norm_(model.module->parameters(), o.grad_clip);
-      optimizer->step();
       ++state.global_step;
       loss_sum += loss_value;
       if (progress_) {

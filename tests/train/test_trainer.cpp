@@ -465,6 +465,18 @@ TEST(Trainer, BadInputsGiveClearErrors) {
     expect_run_error([&] { Trainer(o17).fit(model, mixed, nullptr, {}); }, "small_image");
   }
   {
+    // A LibTorch failure inside the step (here: a hook feeding a wrongly shaped tensor)
+    // comes back as a RunError naming the epoch and step.
+    struct WrongShape : TrainStepHook {
+      torch::Tensor loss(ModelHandle& m, Batch& batch, const Criterion& criterion, StepContext&) override {
+        return criterion(m.forward(batch.images.flatten(1)), batch.targets);
+      }
+    };
+    Trainer trainer(small_options());
+    trainer.set_step_hook(std::make_shared<WrongShape>());
+    expect_run_error([&] { trainer.fit(model, train, nullptr, {}); }, "LibTorch failed at epoch 1 step 1");
+  }
+  {
     VectorSampleSource empty;
     EXPECT_THROW(Trainer(small_options()).fit(model, empty, nullptr, {}), RunError);
   }
