@@ -575,7 +575,7 @@ TrainResult Trainer::fit(ModelHandle& model, const SampleSource& train, const Sa
       save_checkpoint(last_path, *model.module, optimizer.get(), meta);
       write_train_log(log_path, state.history, o.val_metric);
     }
-    spdlog::info("trainer: epoch {}/{} loss {:.4f} lr {:.3g} wait {:.1f}% time {:.2f}s", epoch + 1, o.epochs,
+    spdlog::debug("trainer: epoch {}/{} loss {:.4f} lr {:.3g} wait {:.1f}% time {:.2f}s", epoch + 1, o.epochs,
                   record.train_loss, record.lr, 100.0 * record.data_wait_fraction, record.seconds);
     ++epochs_this_run;
     if (on_epoch_) on_epoch_(record);
