@@ -1,0 +1,85 @@
+// Train-step time and inference throughput of the FreRec DAE (targets: bench/restoration/README.md).
+// Arguments: config (0 = CPU config, 1 = paper config), image side. One grayscale image per
+// step (batch 1), FESA on. Counters: GFLOP per image from the analytic cost model
+// (forward_cost: 2·(conv + attention MACs) + FESA FFTs; a train step counts 3x forward).
+#include <ATen/ATen.h>
+#include <benchmark/benchmark.h>
+#include <torch/optim/adamw.h>
+#include <torch/utils.h>
+
+#include <cstdlib>
+
+#include "models/restoration/loss.h"
+#include "models/restoration/restormer.h"
+
+namespace frerec::restoration {
+namespace {
+
+RestormerOptions bench_options(int64_t config) {
+  RestormerOptions o = config == 0 ? cpu_dae_options() : paper_dae_options();
+  o.in_channels = o.out_channels = 1;
+  return o;
+}
+
+int bench_threads() {
+  const char* env = std::getenv("FREREC_BENCH_THREADS");
+  return env ? std::atoi(env) : 2;
+}
+
+void BM_DaeInference(benchmark::State& state) {
+  torch::set_num_threads(bench_threads());
+  const auto options = bench_options(state.range(0));
+  const int side = static_cast<int>(state.range(1));
+  Restormer net(options);
+  initialize_parameters(*net, 0);
+  net->eval();
+  torch::NoGradGuard no_grad;
+  auto x = at::rand({1, 1, side, side});
+  for (auto _ : state) benchmark::DoNotOptimize(net->forward(x));
+  const auto cost = forward_cost(options, side, side);
+  state.counters["img/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["GFLOP/img"] = cost.total_flops() / 1e9;
+  state.counters["params"] = static_cast<double>(count_parameters(net));
+}
+
+void BM_DaeTrainStep(benchmark::State& state) {
+  torch::set_num_threads(bench_threads());
+  const auto options = bench_options(state.range(0));
+  const int side = static_cast<int>(state.range(1));
+  Restormer net(options);
+  initialize_parameters(*net, 0);
+  net->train();
+  torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(3e-4).weight_decay(1e-4));
+  auto x = at::rand({1, 1, side, side}), target = at::rand({1, 1, side, side});
+  for (auto _ : state) {
+    optimizer.zero_grad();
+    auto loss = reconstruction_loss(net->forward(x), target, 1.0, SpectralLoss::kAmplitude).total;
+    loss.backward();
+    optimizer.step();
+  }
+  state.counters["GFLOP/step"] = 3 * forward_cost(options, side, side).total_flops() / 1e9;
+}
+
+BENCHMARK(BM_DaeInference)->Args({0, 64})->Args({0, 128})->Args({0, 256})->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_DaeInference)->Args({1, 64})->Args({1, 128})->Args({1, 256})->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_DaeTrainStep)->Args({0, 64})->Args({0, 128})->Args({0, 256})->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_DaeTrainStep)->Args({1, 64})->Args({1, 128})->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_DaeTrainStep)->Args({1, 256})->Unit(benchmark::kMillisecond)->Iterations(1);
+
+// Analytic cost only (no timing): conv/attention MACs per image, incl. the official Restormer check.
+void BM_CostModel(benchmark::State& state) {
+  const int64_t config = state.range(0);
+  const RestormerOptions options = config == 2 ? official_restormer_options() : bench_options(config);
+  const int side = static_cast<int>(state.range(1));
+  ForwardCost cost;
+  for (auto _ : state) benchmark::DoNotOptimize(cost = forward_cost(options, side, side));
+  state.counters["conv_GMAC"] = cost.conv_macs / 1e9;
+  state.counters["attn_GMAC"] = cost.attention_macs / 1e9;
+  state.counters["fft_GFLOP"] = cost.fft_flops / 1e9;
+}
+BENCHMARK(BM_CostModel)->ArgsProduct({{0, 1, 2}, {64, 128, 256}})->Iterations(1);
+
+}  // namespace
+}  // namespace frerec::restoration
+
+BENCHMARK_MAIN();
