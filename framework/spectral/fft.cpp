@@ -61,7 +61,9 @@ std::size_t& plan_counter() {
 template <typename Real>
 typename Fftw<Real>::Plan get_plan(int height, int width, FftDirection direction) {
   using Traits = Fftw<Real>;
-  static std::map<std::tuple<int, int, int>, typename Traits::Plan> plans;  // guarded by planner_mutex
+  // Guarded by planner_mutex. Deliberately immortal (never destroyed, so no static
+  // destruction order problem at exit, and leak checkers see it as reachable).
+  static auto& plans = *new std::map<std::tuple<int, int, int>, typename Traits::Plan>();
   const int sign = direction == FftDirection::kForward ? FFTW_FORWARD : FFTW_BACKWARD;
   std::lock_guard<std::mutex> lock(planner_mutex());
   const auto key = std::make_tuple(height, width, sign);
