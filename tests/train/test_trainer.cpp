@@ -175,11 +175,12 @@ TEST(Trainer, LearnsSeparableToySet) {
 TEST(Trainer, DeterministicAndIndependentOfWorkerCount) {
   const VectorSampleSource train = make_toy(64, 3);
   const VectorSampleSource test = make_toy(32, 4);
-  auto run = [&](int workers, std::uint64_t seed) {
+  auto run = [&](int workers, std::uint64_t seed, int threads = 1) {
     TrainerOptions o = small_options();
     o.epochs = 2;
     o.workers = workers;
     o.seed = seed;
+    o.threads = threads;
     Trainer trainer(o);
     trainer.add_sample_transform(std::make_shared<RandomFlip>());
     trainer.add_batch_transform(std::make_shared<FlipMixup>());
@@ -193,6 +194,9 @@ TEST(Trainer, DeterministicAndIndependentOfWorkerCount) {
   EXPECT_EQ(a, b);  // bit-identical
   EXPECT_EQ(a, c);
   EXPECT_NE(a, run(2, 6));
+  // Also with two intra-op threads (what a cell uses on this machine).
+  EXPECT_EQ(run(2, 5, 2), run(1, 5, 2));
+  torch::set_num_threads(1);
 }
 
 TEST(Trainer, ResumeAfterKillMatchesUninterruptedRun) {
