@@ -9,8 +9,8 @@
 // densenet121: growth 32, blocks (6,12,24,16), 64 initial features, bn_size 4
 //              (7,978,856 parameters for 3 channels, 1000 classes).
 // densenet_small (our CPU variant, not in torchvision): growth 12, blocks (4,8,12,8),
-//              64 initial features, bn_size 4 — 417,832 parameters for 3 channels and
-//              1000 classes, 303,106 for 3 channels and 2 classes; feature dim 382.
+//              64 initial features, bn_size 4 — 630,500 parameters for 3 channels and
+//              1000 classes, 423,914 for 3 channels and 2 classes; feature dim 206.
 // Inputs must be at least 32×32 (the stem and three transitions divide the size by 32).
 #pragma once
 

@@ -123,7 +123,7 @@ void register_classifiers() {
   add("densenet121", "DenseNet-121 (torchvision-exact; 7,978,856 parameters at 3 channels / 1000 classes)", dense,
       densenet_builder("densenet121", densenet121_config));
   add("densenet_small",
-      "small DenseNet-BC for CPU runs: growth 12, blocks (4,8,12,8), 64 initial features (417,832 parameters at "
+      "small DenseNet-BC for CPU runs: growth 12, blocks (4,8,12,8), 64 initial features (630,500 parameters at "
       "3 channels / 1000 classes)",
       dense, densenet_builder("densenet_small", densenet_small_config));
 
@@ -137,7 +137,7 @@ void register_classifiers() {
   add("vit_b_16", "ViT-B/16 (torchvision-exact; 86,567,656 parameters at 224² / 3 channels / 1000 classes)",
       vit_schema(224, 16), vit_builder("vit_b_16", vit_b_16_config));
   add("vit_tiny",
-      "ViT-Tiny for CPU runs: 192 wide, 12 layers, 3 heads, MLP 768, patch 8 at 64² (5,533,480 parameters at "
+      "ViT-Tiny for CPU runs: 192 wide, 12 layers, 3 heads, MLP 768, patch 8 at 64² (5,581,480 parameters at "
       "3 channels / 1000 classes)",
       vit_schema(64, 8), vit_builder("vit_tiny", vit_tiny_config));
 }

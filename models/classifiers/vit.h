@@ -14,8 +14,8 @@
 // vit_b_16: 12 layers, 12 heads, hidden 768, MLP 3072, patch 16, image 224
 //           (86,567,656 parameters for 3 channels and 1000 classes).
 // vit_tiny (DeiT-Ti widths; our CPU variant): 12 layers, 3 heads, hidden 192, MLP 768,
-//           patch 8, image 64 (64 patch tokens + class token) — 5,533,480 parameters for
-//           3 channels and 1000 classes, 5,341,058 for 2 classes.
+//           patch 8, image 64 (64 patch tokens + class token) — 5,581,480 parameters for
+//           3 channels and 1000 classes, 5,388,866 for 2 classes.
 // The image must be square with side image_size, a multiple of patch_size.
 #pragma once
 

@@ -178,7 +178,7 @@ void write_safetensors(const std::filesystem::path& path, const StateDict& tenso
 std::string remap_legacy_key(const std::string& key) {
   // torchvision.models.densenet._load_state_dict's pattern.
   static const std::regex densenet(
-      R"(^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$)");
+      R"(^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var|num_batches_tracked))$)");
   static const std::regex vit_mlp(R"(^(.*\.mlp\.)linear_([12])\.(weight|bias)$)");
   std::smatch m;
   if (std::regex_match(key, m, densenet)) return m[1].str() + m[2].str();

@@ -15,8 +15,9 @@
 //     regex torchvision applies to its published files); ViT legacy "mlp.linear_1/2" →
 //     "mlp.0/3".
 //   * first convolution with other input channels: 3 → 1 sums the kernels over the input
-//     channel axis; 3 → C > 1 repeats the kernels cyclically and scales by 3/C (timm's
-//     adapt_input_conv), so a grey image repeated over channels gives the same response.
+//     channel axis (a grey image then gives what the RGB model gives on the image repeated
+//     over R, G, B); 3 → C > 1 repeats the kernels cyclically and scales by 3/C (timm's
+//     adapt_input_conv; the same invariance holds exactly when C is a multiple of 3).
 //   * head with another number of classes: the model's freshly initialised head is kept
 //     (log line "re-initialised").
 //   * ViT: encoder.pos_embedding for another grid: class token kept, the grid of patch
