@@ -26,6 +26,8 @@
 //    between standard libraries): ε_μ = ρ cos θ, ε_σ = ρ sin θ, one pair per channel in
 //    channel order. Results therefore depend only on (seed, image index), never on the
 //    thread count. Batch APIs use the image's position in the batch plus `index_offset`.
+//  * A sampled σ̂ below 0 (ε_σ very negative) is clamped to 0: a negative spread would
+//    invert the HF pattern.
 //  * Degenerate spread: when the normaliser (σ_S, or σ̄ for `normalize: real`) is 0 the
 //    standardised term is taken as 0 (all HF values become μ̂).
 //  * An empty HF region (square mask, r = 1) leaves the spectrum unchanged: the output is
