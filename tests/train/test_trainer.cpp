@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <thread>
 
 #include <unistd.h>
@@ -299,6 +300,10 @@ TEST(Trainer, BestCheckpointByValidationAuc) {
   EXPECT_EQ(*result.best_val_metric, best);
   EXPECT_EQ(*result.history[result.best_epoch - 1].val_metric, best);
   ASSERT_TRUE(fs::exists(out / "checkpoints/best.pt"));
+  // Atomic writes leave exactly the two checkpoints, no temporaries.
+  std::set<std::string> files;
+  for (const auto& entry : fs::directory_iterator(out / "checkpoints")) files.insert(entry.path().filename().string());
+  EXPECT_EQ(files, (std::set<std::string>{"best.pt", "last.pt"}));
   // The final model holds the best epoch's weights: its validation AUC is the best one.
   const auto table = predict(model, val, predict_options_from(o));
   EXPECT_DOUBLE_EQ(metrics::roc_auc(table.labels, table.scores), best);
