@@ -49,6 +49,11 @@
 //    cache file), or RunError under strict. No replacement is drawn.
 //  * Cache storage depth: uint16 when the first decoded image of a set is 16-bit, uint8
 //    otherwise (later images are quantised to that depth). Channels/size after conversion.
+//  * channels: 0 on a generic folder (image_folder, csv_manifest, synthetic_folder) decodes
+//    the first image at every load to learn the count (gray → 1, colour → 3); set
+//    data.channels to make a cached load decode nothing at all.
+//  * The cache key holds the resolved channels, size and interpolation, so two configs that
+//    resolve to the same preprocessing share the artifact.
 //  * Demo images are rendered directly at image_size (no resize), seeded per image by
 //    (task, seed, split, label, index), so they are byte-identical across thread counts.
 #pragma once
