@@ -43,6 +43,7 @@ std::string read_string_attribute(hid_t object, const std::string& name) {
       char* text = nullptr;
       const hid_t memtype = H5Tcopy(H5T_C_S1);
       H5Tset_size(memtype, H5T_VARIABLE);
+      H5Tset_cset(memtype, H5Tget_cset(type));
       if (H5Aread(attribute, memtype, &text) >= 0 && text != nullptr) {
         value = text;
         H5free_memory(text);

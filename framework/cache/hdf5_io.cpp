@@ -104,6 +104,9 @@ std::vector<std::string> read_strings(const File& file, const std::string& name)
   std::vector<char*> pointers(count, nullptr);
   const hid_t type = H5Tcopy(H5T_C_S1);
   H5Tset_size(type, H5T_VARIABLE);
+  const hid_t stored = H5Dget_type(dataset);
+  H5Tset_cset(type, H5Tget_cset(stored));  // HDF5 does not convert between ASCII and UTF-8
+  H5Tclose(stored);
   const herr_t status = count == 0 ? 0 : H5Dread(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data());
   std::vector<std::string> values;
   if (status >= 0) {
@@ -137,6 +140,9 @@ std::string read_attribute(const File& file, const std::string& name) {
   const hid_t attribute = H5Aopen(file.id(), name.c_str(), H5P_DEFAULT);
   const hid_t type = H5Tcopy(H5T_C_S1);
   H5Tset_size(type, H5T_VARIABLE);
+  const hid_t stored = H5Aget_type(attribute);
+  H5Tset_cset(type, H5Tget_cset(stored));
+  H5Tclose(stored);
   char* text = nullptr;
   std::string value;
   if (H5Aread(attribute, type, &text) >= 0 && text) {

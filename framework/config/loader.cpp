@@ -253,13 +253,15 @@ namespace {
 void emit_canonical(const YAML::Node& node, std::string& out) {
   switch (node.Type()) {
     case YAML::NodeType::Map: {
-      std::vector<std::pair<std::string, YAML::Node>> items;
-      for (const auto& item : node) items.emplace_back(item.first.as<std::string>(), item.second);
-      std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      // Sort keys, not nodes: YAML::Node assignment writes through to the referenced node,
+      // so swapping Nodes inside a sort would corrupt the tree.
+      std::vector<std::string> keys;
+      for (const auto& item : node) keys.push_back(item.first.as<std::string>());
+      std::sort(keys.begin(), keys.end());
       out += '{';
-      for (const auto& [key, value] : items) {
+      for (const auto& key : keys) {
         out += fmt::format("{:?}:", key);
-        emit_canonical(value, out);
+        emit_canonical(node[key], out);
         out += ',';
       }
       out += '}';

@@ -104,7 +104,7 @@ double wilcoxon_signed_rank_p(const std::vector<double>& a, const std::vector<do
   const double total = static_cast<double>(n) * static_cast<double>(n + 1) / 2.0;
   const double w_minus = total - w_plus;
   const double statistic = std::min(w_plus, w_minus);
-  if (n <= 25 && !ties) {
+  if (n <= 50 && !ties) {
     // Exact null distribution of W+ by dynamic programming over ranks 1..n.
     const int max_sum = static_cast<int>(total);
     std::vector<double> counts(static_cast<std::size_t>(max_sum) + 1, 0.0);

@@ -1,5 +1,5 @@
 // Paired significance tests across seeds for the Table 2 p-value column:
-// Wilcoxon signed-rank (exact two-sided distribution for n ≤ 25 without ties and zeros,
+// Wilcoxon signed-rank (exact two-sided distribution for n ≤ 50 without ties, as SciPy ≥ 1.9 does;
 // normal approximation with tie correction otherwise; zero differences dropped as
 // scipy's default zero_method="wilcox") and the paired t-test (two-sided).
 #pragma once

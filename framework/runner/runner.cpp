@@ -9,6 +9,7 @@
 #include "framework/config/loader.h"
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
+#include "framework/core/hash.h"
 #include "framework/core/progress.h"
 #include "framework/runner/experiment.h"
 #include "framework/runner/record.h"
@@ -46,6 +47,17 @@ class CellLogSink {
  private:
   std::shared_ptr<spdlog::sinks::sink> sink_;
 };
+
+// The config hash of the config.yaml an earlier run of the cell wrote ("" if none).
+std::string previous_config_hash(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir / "config.yaml", ec)) return "";
+  try {
+    return sha256_hex(config::canonical_text(YAML::LoadFile((dir / "config.yaml").string())));
+  } catch (const std::exception&) {
+    return "";
+  }
+}
 
 nlohmann::json coordinates_json(const Cell& cell) {
   nlohmann::json coordinates = nlohmann::json::object();
@@ -103,6 +115,13 @@ RunSummary run_plan(const ExperimentPlan& plan, const RunOptions& options, RunCo
     if (fs::exists(dir / "record.json")) {
       std::error_code ec;
       fs::rename(dir / "record.json", dir / "record.previous.json", ec);
+    }
+    // Checkpoints of an interrupted run are resumed only under the same config; with
+    // --fresh or a changed config they are stale and removed.
+    if (fs::exists(dir / "checkpoints") && (options.fresh || previous_config_hash(dir) != cell->config_hash)) {
+      spdlog::info("cell [{}]: removing checkpoints of a {} run", cell->index, options.fresh ? "previous (--fresh)" : "differently configured");
+      std::error_code ec;
+      fs::remove_all(dir / "checkpoints", ec);
     }
     write_file_atomic(dir / "config.yaml", config::to_yaml(cell->config));
     YAML::Node overrides(YAML::NodeType::Map);

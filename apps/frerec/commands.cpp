@@ -1,0 +1,169 @@
+#include "apps/frerec/commands.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "experiments/register.h"
+#include "framework/cache/artifact_cache.h"
+#include "framework/core/error.h"
+#include "framework/core/progress.h"
+#include "framework/core/registry.h"
+#include "framework/runner/plan.h"
+#include "framework/runner/runner.h"
+
+namespace frerec::cli {
+namespace fs = std::filesystem;
+
+int run_command(const GlobalOptions& global, const RunArgs& args) {
+  experiments::register_all();
+  const ExperimentPlan plan = make_plan(args.config, args.overrides);
+  const fs::path dir = global.results_dir / plan.name;
+  if (args.dry_run) {
+    std::cout << fmt::format("experiment '{}' ({}): {} cell{} -> {}\n", plan.name, plan.kind, plan.cells.size(),
+                             plan.cells.size() == 1 ? "" : "s", dir.string());
+    for (const auto& cell : plan.cells) {
+      const bool done = cell_is_done(dir / cell.id, cell.config_hash);
+      std::cout << fmt::format("  [{}] {}{}\n", cell.index, cell.id, done ? "  (done)" : "");
+    }
+    return 0;
+  }
+  RunContext run = experiments::configure_runtime(global.threads, global.device, global.cache_dir, global.results_dir);
+  run.interactive = stderr_is_terminal() && global.verbosity >= 0;
+  ArtifactCache cache(run.cache_dir);
+  run.cache = &cache;
+  spdlog::info("experiment '{}': {} cells, {} threads, device {}", plan.name, plan.cells.size(), run.threads, run.device);
+  RunOptions options;
+  options.fresh = args.fresh;
+  options.fail_fast = args.fail_fast;
+  options.cell = args.cell;
+  const RunSummary summary = run_plan(plan, options, run);
+  std::cout << fmt::format("{}: {} ran, {} skipped (done), {} failed\n", plan.name, summary.ran, summary.skipped,
+                           summary.failed);
+  for (const auto& failure : summary.failed_cells) std::cout << "  failed: " << failure << "\n";
+  if (!args.cell) {
+    const std::string written = experiments::build_reports(dir);
+    if (!written.empty()) std::cout << "reports:\n" << written;
+  }
+  return summary.failed > 0 ? 1 : 0;
+}
+
+int report_command(const GlobalOptions&, const std::string& experiment_dir) {
+  experiments::register_all();
+  if (!fs::is_directory(experiment_dir))
+    throw ConfigError("report: '" + experiment_dir + "' is not a results folder (expected results/<experiment>)");
+  const std::string written = experiments::build_reports(experiment_dir);
+  std::cout << (written.empty() ? std::string("no finished cells: nothing to report\n") : written);
+  return 0;
+}
+
+int info_command(const GlobalOptions&, const std::string& kind, const std::string& name) {
+  experiments::register_all();
+  const Catalog& catalog = Catalog::instance();
+  if (kind.empty()) {
+    for (const auto& k : catalog.kinds()) {
+      std::cout << k << ":\n";
+      for (const auto* info : catalog.list(k)) std::cout << fmt::format("  {:<20} {}\n", info->name, info->description);
+    }
+    return 0;
+  }
+  if (catalog.list(kind).empty()) {
+    const std::string suggestion = config::closest_key(kind, catalog.kinds());
+    throw ConfigError(fmt::format("info: unknown kind '{}'{}; known: {}", kind,
+                                  suggestion.empty() ? "" : " (did you mean '" + suggestion + "'?)",
+                                  fmt::join(catalog.kinds(), ", ")));
+  }
+  if (name.empty()) {
+    for (const auto* info : catalog.list(kind)) std::cout << fmt::format("{:<20} {}\n", info->name, info->description);
+    return 0;
+  }
+  const ComponentInfo& info = catalog.require(kind, name, "info");
+  std::cout << fmt::format("{} ({}): {}\n", info.name, info.kind, info.description);
+  const YAML::Node defaults = info.schema->validate(YAML::Node(), info.name, config::Provenance());
+  if (info.details) std::cout << info.details(config::Params(defaults, info.name)) << "\n";
+  const std::string keys = info.schema->describe("  ");
+  if (!keys.empty()) std::cout << "config keys:\n" << keys;
+  return 0;
+}
+
+int cache_ls_command(const GlobalOptions& global) {
+  ArtifactCache cache(global.cache_dir);
+  const auto entries = cache.list();
+  if (entries.empty()) {
+    std::cout << "cache " << global.cache_dir.string() << " is empty\n";
+    return 0;
+  }
+  std::uintmax_t total = 0;
+  for (const auto& e : entries) {
+    total += e.bytes;
+    const std::string created = read_h5_string_attribute(e.path, "frerec_created");
+    std::cout << fmt::format("{:<12} {}  {:>10.1f} MB  {}{}\n", e.kind, e.key, e.bytes / 1e6, created,
+                             e.complete ? "" : "  (incomplete)");
+  }
+  std::cout << fmt::format("{} artifacts, {:.1f} MB in {}\n", entries.size(), total / 1e6, global.cache_dir.string());
+  return 0;
+}
+
+namespace {
+std::chrono::seconds parse_age(const std::string& text) {
+  if (text.empty()) return std::chrono::seconds(0);
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  const std::string unit(end);
+  double scale = 0;
+  if (unit == "s") scale = 1;
+  else if (unit == "m") scale = 60;
+  else if (unit == "h") scale = 3600;
+  else if (unit == "d") scale = 86400;
+  if (end == text.c_str() || scale == 0 || value < 0)
+    throw ConfigError("cache clear --older-than '" + text + "': use a number with s, m, h or d (e.g. 7d)");
+  return std::chrono::seconds(static_cast<long long>(value * scale));
+}
+}  // namespace
+
+int cache_clear_command(const GlobalOptions& global, const std::string& older_than) {
+  ArtifactCache cache(global.cache_dir);
+  const std::size_t removed = cache.clear(parse_age(older_than));
+  std::cout << fmt::format("removed {} artifact file{} from {}\n", removed, removed == 1 ? "" : "s",
+                           global.cache_dir.string());
+  return 0;
+}
+
+namespace {
+RunContext tool_context(const GlobalOptions& global, std::unique_ptr<ArtifactCache>& cache) {
+  experiments::register_all();
+  RunContext run = experiments::configure_runtime(global.threads, global.device, global.cache_dir, global.results_dir);
+  run.interactive = stderr_is_terminal() && global.verbosity >= 0;
+  cache = std::make_unique<ArtifactCache>(run.cache_dir);
+  run.cache = cache.get();
+  return run;
+}
+}  // namespace
+
+int calibrate_command(const GlobalOptions& global, experiments::CalibrateArgs args) {
+  std::unique_ptr<ArtifactCache> cache;
+  RunContext run = tool_context(global, cache);
+  return experiments::calibrate_command(args, run);
+}
+
+int spectra_command(const GlobalOptions& global, const experiments::SpectraArgs& args) {
+  std::unique_ptr<ArtifactCache> cache;
+  const RunContext run = tool_context(global, cache);
+  return experiments::spectra_command(args, run);
+}
+
+int image_quality_command(const GlobalOptions& global, const experiments::ImageQualityArgs& args) {
+  std::unique_ptr<ArtifactCache> cache;
+  const RunContext run = tool_context(global, cache);
+  return experiments::image_quality_command(args, run);
+}
+
+int datasets_export_command(const GlobalOptions& global, const std::string& name, const std::filesystem::path& out,
+                            const std::vector<std::string>& overrides) {
+  std::unique_ptr<ArtifactCache> cache;
+  const RunContext run = tool_context(global, cache);
+  return experiments::datasets_export_command(name, out, overrides, run);
+}
+
+}  // namespace frerec::cli

@@ -1,0 +1,142 @@
+// frerec: the command-line program. Parses arguments and calls commands.cpp; no logic here.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "apps/frerec/commands.h"
+#include "framework/core/error.h"
+#include "framework/core/system_info.h"
+
+namespace {
+
+std::string one_line(std::string text) {
+  for (char& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  return text;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace frerec::cli;
+  CLI::App app{"frerec: FreRec-Bench, frequency recalibration for generative data augmentation in medical imaging",
+               "frerec"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.set_version_flag("--version", "frerec " + frerec::frerec_version());
+  GlobalOptions global;
+  app.add_option("--threads", global.threads, "LibTorch intra-op and FFTW threads (default 0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--device", global.device, "cpu, cuda or auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app.add_option("--cache-dir", global.cache_dir, "HDF5 artifact cache folder (default: cache)");
+  app.add_option("--results-dir", global.results_dir, "results folder (default: results)");
+  bool verbose = false, quiet = false;
+  app.add_flag("-v,--verbose", verbose, "more log output");
+  app.add_flag("-q,--quiet", quiet, "only warnings and errors");
+
+  RunArgs run_args;
+  std::size_t cell_index = 0;
+  auto* run = app.add_subcommand("run", "run (or resume) every cell of an experiment config");
+  run->add_option("config", run_args.config, "experiment YAML")->required()->check(CLI::ExistingFile);
+  run->add_option("overrides", run_args.overrides, "key=value overrides and key=[a,b] sweeps");
+  run->add_flag("--dry-run", run_args.dry_run, "list the cells (and which are done) without running");
+  auto* cell_option = run->add_option("--cell", cell_index, "run only cell N of the grid (job arrays)");
+  run->add_flag("--fresh", run_args.fresh, "ignore finished cells and run everything again");
+  run->add_flag("--fail-fast", run_args.fail_fast, "stop at the first failed cell");
+
+  std::string report_dir;
+  auto* report = app.add_subcommand("report", "rebuild the tables and figures of results/<experiment> from its records");
+  report->add_option("dir", report_dir, "results/<experiment>")->required();
+
+  std::string info_kind, info_name;
+  auto* info = app.add_subcommand("info", "list registered datasets, methods, models, metrics and experiments");
+  info->add_option("kind", info_kind, "e.g. models");
+  info->add_option("name", info_name, "e.g. resnet50: prints its description, parameter count and config keys");
+
+  auto* cache = app.add_subcommand("cache", "inspect or clear the HDF5 artifact cache");
+  cache->require_subcommand(1);
+  auto* cache_ls = cache->add_subcommand("ls", "list cached artifacts");
+  std::string older_than;
+  auto* cache_clear = cache->add_subcommand("clear", "delete cached artifacts");
+  cache_clear->add_option("--older-than", older_than, "only those older than this age (e.g. 7d, 12h)");
+
+  frerec::experiments::CalibrateArgs calibrate_args;
+  std::string checkpoint_arg;
+  auto* calibrate = app.add_subcommand("calibrate", "FreRec: calibrate a generator's output folder (SHR, then RHM)");
+  calibrate->add_option("--real", calibrate_args.real, "folder of real images (the reference)")->required();
+  calibrate->add_option("--synthetic", calibrate_args.synthetic, "folder of synthetic images to calibrate")->required();
+  calibrate->add_option("--out", calibrate_args.out, "output folder (same file names and bit depth)")->required();
+  calibrate->add_option("--config", calibrate_args.config, "YAML with shr: (and rhm:) settings");
+  calibrate->add_option("--checkpoint", calibrate_args.checkpoint, "trained auto-encoder (trained and saved if absent)");
+  calibrate->add_option("--stage", calibrate_args.stage, "shr, rhm or full (default full = SHR then RHM)")
+      ->check(CLI::IsMember({"shr", "rhm", "full"}));
+  calibrate->add_option("overrides", calibrate_args.overrides, "key=value overrides, e.g. shr.k=100");
+
+  frerec::experiments::SpectraArgs spectra_args;
+  auto* spectra = app.add_subcommand("spectra", "mean log spectra and 1-D profiles of real vs synthetic folders");
+  spectra->add_option("--real", spectra_args.real, "folder of real images")->required();
+  spectra->add_option("--synthetic", spectra_args.synthetic, "folder of synthetic images")->required();
+  spectra->add_option("--calibrated", spectra_args.calibrated, "folder of calibrated images (optional)");
+  spectra->add_option("--out", spectra_args.out, "output folder for figures and spectra.json")->required();
+  spectra->add_option("--size", spectra_args.size, "resize every image to N×N first (default: keep)");
+  spectra->add_option("--ratio", spectra_args.ratio, "high band of the spectral gap: radii >= ratio·R_max (0.5)");
+
+  auto* metrics = app.add_subcommand("metrics", "image-quality metrics");
+  metrics->require_subcommand(1);
+  frerec::experiments::ImageQualityArgs quality_args;
+  auto* quality = metrics->add_subcommand("image-quality", "PSNR and SSIM of two images or two folders (matched by name)");
+  quality->add_option("--reference", quality_args.reference, "reference image or folder")->required();
+  quality->add_option("--test", quality_args.test, "test image or folder")->required();
+  quality->add_option("--ssim", quality_args.ssim, "gaussian (Wang et al., default) or uniform (skimage default)")
+      ->check(CLI::IsMember({"gaussian", "uniform"}));
+  quality->add_flag("--json", quality_args.json, "print JSON");
+  quality->add_option("--csv", quality_args.csv, "write per-image values to this CSV");
+
+  auto* datasets = app.add_subcommand("datasets", "work with registered datasets");
+  datasets->require_subcommand(1);
+  std::string export_name;
+  std::filesystem::path export_out;
+  std::vector<std::string> export_overrides;
+  auto* export_cmd = datasets->add_subcommand("export", "write a dataset's sampled splits as PNG folders + manifest.csv");
+  export_cmd->add_option("name", export_name, "registered dataset, e.g. demo_mri")->required();
+  export_cmd->add_option("--out", export_out, "output folder")->required();
+  export_cmd->add_option("overrides", export_overrides, "data-section keys, e.g. image_size=128 counts.train.positive=50");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "frerec: error: " << one_line(e.what()) << " (see frerec --help)\n";
+    return 2;
+  }
+
+  global.verbosity = quiet ? -1 : (verbose ? 1 : 0);
+  spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
+  spdlog::set_level(quiet ? spdlog::level::warn : (verbose ? spdlog::level::debug : spdlog::level::info));
+  if (cell_option->count() > 0) run_args.cell = cell_index;
+
+  try {
+    if (run->parsed()) return run_command(global, run_args);
+    if (report->parsed()) return report_command(global, report_dir);
+    if (info->parsed()) return info_command(global, info_kind, info_name);
+    if (cache_ls->parsed()) return cache_ls_command(global);
+    if (cache_clear->parsed()) return cache_clear_command(global, older_than);
+    if (calibrate->parsed()) return calibrate_command(global, calibrate_args);
+    if (spectra->parsed()) return spectra_command(global, spectra_args);
+    if (quality->parsed()) return image_quality_command(global, quality_args);
+    if (export_cmd->parsed()) return datasets_export_command(global, export_name, export_out, export_overrides);
+  } catch (const frerec::Error& e) {
+    std::cerr << "frerec: error: " << one_line(e.what()) << "\n";
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cerr << "frerec: error: " << one_line(e.what()) << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,24 @@
+// Entry points the `frerec` program calls: registration of every component, runtime
+// set-up (threads, device) and report building.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "framework/core/context.h"
+
+namespace frerec::experiments {
+
+// Registers every library's components and the config sections (idempotent).
+void register_all();
+
+// Applies --threads (LibTorch intra-op and FFTW threads) and resolves --device
+// ("auto" → "cuda" when available, else "cpu"; "cuda" without CUDA → ConfigError).
+RunContext configure_runtime(int threads, const std::string& device, const std::filesystem::path& cache_dir,
+                             const std::filesystem::path& results_dir);
+
+// Rebuilds every table and figure of results/<experiment> from its records alone.
+// Returns the files written, one per line.
+std::string build_reports(const std::filesystem::path& experiment_dir);
+
+}  // namespace frerec::experiments

@@ -1,0 +1,150 @@
+// Report builders: every table and figure of results/<experiment> from its records
+// alone (record.json of each finished cell), so `frerec report` is idempotent and works
+// on copies of the results folder.
+//
+// Table 2 (kind "classify"): per dataset and backbone (a group), one row per method with
+// AUC, Acc and F1 as mean ± std over seeds; bold best and underline second within the
+// group; p-values of each method against GDA across seeds (Wilcoxon signed-rank and
+// paired t on AUC, seeds paired by seed number).
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+#include "experiments/register.h"
+#include "experiments/reports.h"
+#include "framework/core/error.h"
+#include "framework/report/stats.h"
+#include "framework/report/table.h"
+#include "framework/runner/record.h"
+
+namespace frerec::experiments {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string coordinate(const nlohmann::json& record, const std::string& key) {
+  const auto& coordinates = record["coordinates"];
+  if (coordinates.contains(key)) return coordinates[key].get<std::string>();
+  // Not swept: read it from the cell id (<data>/<method>/<model>/.../seed=k).
+  const std::string id = record.value("cell", "");
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (true) {
+    const auto slash = id.find('/', start);
+    parts.push_back(id.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  if (key == "data.name" && parts.size() > 0) return parts[0];
+  if (key == "method.name" && parts.size() > 1) return parts[1];
+  if (key == "model.name" && parts.size() > 2) return parts[2];
+  if (key == "seed" && !parts.empty()) return parts.back().substr(parts.back().find('=') + 1);
+  return "";
+}
+
+// Everything but method and seed identifies a group (dataset, backbone, other sweeps).
+std::string group_of(const nlohmann::json& record) {
+  std::string group = coordinate(record, "data.name") + " / " + coordinate(record, "model.name");
+  for (const auto& [key, value] : record["coordinates"].items())
+    if (key != "data.name" && key != "model.name" && key != "method.name" && key != "seed")
+      group += fmt::format(" / {}={}", key, value.get<std::string>());
+  return group;
+}
+
+}  // namespace
+
+const std::vector<std::string>& table2_method_order() {
+  static const std::vector<std::string> order = {"raw", "autoaugment", "mixup", "afa", "doge",
+                                                 "gda_external", "gda", "gda_frerec"};
+  return order;
+}
+
+report::Table make_table2(const std::vector<nlohmann::json>& records, const std::string& reference_method) {
+  // group -> method -> seed -> metrics
+  std::map<std::string, std::map<std::string, std::map<std::string, nlohmann::json>>> cells;
+  for (const auto& record : records)
+    cells[group_of(record)][coordinate(record, "method.name")][coordinate(record, "seed")] = record["metrics"];
+
+  report::Table table;
+  table.caption = "Table 2: downstream classification (mean ± std over seeds)";
+  table.columns = {"Method", "AUC", "Acc", "F1", "n", fmt::format("p vs {} (Wilcoxon / t, AUC)", reference_method)};
+  const auto& order = table2_method_order();
+  auto rank = [&](const std::string& m) {
+    const auto it = std::find(order.begin(), order.end(), m);
+    return it == order.end() ? order.size() : static_cast<std::size_t>(it - order.begin());
+  };
+  for (const auto& [group, methods] : cells) {
+    std::vector<std::string> names;
+    for (const auto& [m, _] : methods) names.push_back(m);
+    std::stable_sort(names.begin(), names.end(), [&](const auto& a, const auto& b) {
+      return rank(a) != rank(b) ? rank(a) < rank(b) : a < b;
+    });
+    const auto reference = methods.find(reference_method);
+    for (const auto& method : names) {
+      const auto& seeds = methods.at(method);
+      std::vector<double> auc, acc, f1;
+      for (const auto& [seed, m] : seeds) {
+        auc.push_back(m.value("auc", NAN));
+        acc.push_back(m.value("accuracy", NAN));
+        f1.push_back(m.value("f1", NAN));
+      }
+      report::TableRow row;
+      row.group = group;
+      row.cells = {report::TableCell::label(method), report::TableCell::mean_std(auc),
+                   report::TableCell::mean_std(acc), report::TableCell::mean_std(f1),
+                   report::TableCell::label(std::to_string(seeds.size()))};
+      std::string p_text = "–";
+      if (reference != methods.end() && method != reference_method) {
+        std::vector<double> a, b;
+        for (const auto& [seed, m] : seeds) {
+          const auto other = reference->second.find(seed);
+          if (other == reference->second.end()) continue;
+          a.push_back(m.value("auc", NAN));
+          b.push_back(other->second.value("auc", NAN));
+        }
+        if (a.size() >= 2) {
+          const double w = report::wilcoxon_signed_rank_p(a, b);
+          const double t = report::paired_t_test_p(a, b);
+          auto show = [](double p) { return std::isnan(p) ? std::string("n/a") : fmt::format("{:.3f}", p); };
+          p_text = show(w) + " / " + show(t);
+        }
+      }
+      row.cells.push_back(report::TableCell::label(p_text));
+      table.rows.push_back(row);
+    }
+  }
+  table.mark_best_all(1, 3, true);
+  table.notes.push_back(fmt::format(
+      "Bold: best, underlined: second within each dataset / backbone group. p: two-sided paired tests of AUC against "
+      "{} across seeds (Wilcoxon signed-rank exact for n <= 50; with 5 seeds its smallest possible p is 0.0625).",
+      reference_method));
+  return table;
+}
+
+std::string build_reports(const fs::path& experiment_dir) {
+  const auto records = collect_records(experiment_dir);
+  if (records.empty()) return "";
+  std::map<std::string, std::vector<nlohmann::json>> by_kind;
+  for (const auto& r : records) by_kind[r.value("kind", "")].push_back(r);
+  std::string written;
+  for (const auto& [kind, group] : by_kind) {
+    const auto builder = report_builders().find(kind);
+    if (builder == report_builders().end()) continue;
+    written += builder->second(group, experiment_dir);
+  }
+  return written;
+}
+
+std::map<std::string, ReportBuilder>& report_builders() {
+  static std::map<std::string, ReportBuilder> builders;
+  return builders;
+}
+
+std::string write_table2(const std::vector<nlohmann::json>& records, const fs::path& experiment_dir) {
+  const report::Table table = make_table2(records, "gda");
+  report::save_table(table, experiment_dir / "table2");
+  return fmt::format("  {0}/table2.md\n  {0}/table2.csv\n  {0}/table2.tex\n", experiment_dir.string());
+}
+
+}  // namespace frerec::experiments

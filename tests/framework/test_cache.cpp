@@ -1,0 +1,109 @@
+// The HDF5 artifact cache: build once, hit afterwards, rebuild on stale / truncated /
+// corrupt files with a warning, and stay readable from Python (h5py).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "framework/cache/artifact_cache.h"
+#include "framework/cache/hdf5_io.h"
+#include "framework/core/error.h"
+#include "tests/framework/test_util.h"
+
+namespace frerec {
+namespace {
+
+using testing::TempDir;
+
+ArtifactKey key(const std::string& params = "r=0.5", const std::string& code = "1") {
+  return ArtifactKey{"retrieval", "inputs-abc", params, code};
+}
+
+void build_array(const std::filesystem::path& tmp, float value, int* calls) {
+  ++*calls;
+  h5::File file(tmp, "w");
+  h5::write_array<float>(file, "scores", {value, value + 1, value + 2}, {3});
+  h5::write_array<std::int64_t>(file, "indices", {2, 0, 1}, {3});
+  h5::write_strings(file, "ids", {"a", "b", "c"});
+}
+
+TEST(ArtifactCache, BuildsOnceThenHits) {
+  TempDir dir;
+  ArtifactCache cache(dir / "cache");
+  int calls = 0;
+  const auto path = cache.get_or_build(key(), [&](const auto& tmp) { build_array(tmp, 1.0f, &calls); });
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(cache.is_valid(key()));
+  cache.get_or_build(key(), [&](const auto& tmp) { build_array(tmp, 1.0f, &calls); });
+  EXPECT_EQ(calls, 1);
+  h5::File file(path, "r");
+  EXPECT_EQ(h5::read_array<float>(file, "scores"), (std::vector<float>{1, 2, 3}));
+  EXPECT_EQ(h5::read_strings(file, "ids"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(h5::read_attribute(file, "frerec_kind"), "retrieval");
+  EXPECT_EQ(h5::read_attribute(file, "frerec_params"), "r=0.5");
+  EXPECT_EQ(h5::read_attribute(file, "frerec_complete"), "1");
+  // Other parameters or another code version → another artifact.
+  cache.get_or_build(key("r=0.6"), [&](const auto& tmp) { build_array(tmp, 2.0f, &calls); });
+  cache.get_or_build(key("r=0.5", "2"), [&](const auto& tmp) { build_array(tmp, 3.0f, &calls); });
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(cache.list().size(), 3u);
+}
+
+TEST(ArtifactCache, TruncatedOrCorruptArtifactIsRebuilt) {
+  TempDir dir;
+  ArtifactCache cache(dir / "cache");
+  int calls = 0;
+  const auto path = cache.get_or_build(key(), [&](const auto& tmp) { build_array(tmp, 1.0f, &calls); });
+  // Truncate to half its size.
+  const auto size = std::filesystem::file_size(path);
+  std::filesystem::resize_file(path, size / 2);
+  EXPECT_FALSE(cache.is_valid(key()));
+  cache.get_or_build(key(), [&](const auto& tmp) { build_array(tmp, 1.0f, &calls); });
+  EXPECT_EQ(calls, 2);
+  EXPECT_TRUE(cache.is_valid(key()));
+  // Garbage bytes.
+  std::ofstream(path, std::ios::trunc) << "not an hdf5 file";
+  cache.get_or_build(key(), [&](const auto& tmp) { build_array(tmp, 1.0f, &calls); });
+  EXPECT_EQ(calls, 3);
+  h5::File file(path, "r");
+  EXPECT_EQ(h5::read_array<float>(file, "scores").size(), 3u);
+}
+
+TEST(ArtifactCache, FailedBuildLeavesNothingBehind) {
+  TempDir dir;
+  ArtifactCache cache(dir / "cache");
+  EXPECT_THROW(cache.get_or_build(key(), [](const auto& tmp) {
+    h5::File file(tmp, "w");
+    throw RunError("builder failed");
+  }), RunError);
+  EXPECT_FALSE(cache.is_valid(key()));
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir / "cache"))
+    if (e.is_regular_file()) EXPECT_EQ(e.path().extension(), ".lock") << e.path();
+}
+
+TEST(ArtifactCache, ClearRemovesArtifacts) {
+  TempDir dir;
+  ArtifactCache cache(dir / "cache");
+  int calls = 0;
+  cache.get_or_build(key(), [&](const auto& tmp) { build_array(tmp, 1.0f, &calls); });
+  EXPECT_EQ(cache.clear(std::chrono::hours(1)), 0u);  // too young
+  EXPECT_EQ(cache.clear(), 1u);
+  EXPECT_TRUE(cache.list().empty());
+}
+
+TEST(ArtifactCache, ReadableWithH5py) {
+  if (std::system("/usr/bin/python3 -c 'import h5py' 2>/dev/null") != 0)
+    GTEST_SKIP() << "python3-h5py is not installed (scripts/test.sh installs it)";
+  TempDir dir;
+  ArtifactCache cache(dir / "cache");
+  int calls = 0;
+  const auto path = cache.get_or_build(key(), [&](const auto& tmp) { build_array(tmp, 1.5f, &calls); });
+  const std::string script = std::string(FREREC_SOURCE_DIR) + "/tests/golden/framework/read_artifact.py";
+  const std::string out = (dir / "h5py.txt").string();
+  ASSERT_EQ(std::system(("/usr/bin/python3 " + script + " " + path.string() + " > " + out).c_str()), 0);
+  EXPECT_EQ(testing::read_text(out),
+            "kind=retrieval complete=1 params=r=0.5\nscores=[1.5, 2.5, 3.5]\nindices=[2, 0, 1]\nids=['a', 'b', 'c']\n");
+}
+
+}  // namespace
+}  // namespace frerec

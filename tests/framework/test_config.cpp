@@ -1,0 +1,173 @@
+// Config loading: _base_ inheritance, deep merge, _delete_, overrides, sweeps, schema
+// validation and its error messages.
+#include <gtest/gtest.h>
+
+#include "framework/config/experiment_schema.h"
+#include "framework/config/loader.h"
+#include "framework/config/schema.h"
+#include "framework/core/error.h"
+#include "tests/framework/test_util.h"
+
+namespace frerec::config {
+namespace {
+
+using frerec::testing::TempDir;
+using frerec::testing::write_text;
+
+Schema train_schema() {
+  Schema s;
+  s.add_int("epochs", 10, "training epochs", 1);
+  s.add_float("lr", 1e-3, "learning rate", 0.0);
+  s.add_string("optimizer", "adamw", "optimiser", {"adamw", "sgd"});
+  s.add_int_list("milestones", {30, 60}, "step epochs");
+  s.add_bool("amp", false, "mixed precision");
+  return s;
+}
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(ConfigLoader, BaseInheritanceDeepMergeLaterWins) {
+  TempDir dir;
+  write_text(dir / "base/train.yaml", "train:\n  epochs: 5\n  lr: 0.1\nmodel:\n  name: a\n  depth: 3\n");
+  write_text(dir / "base/more.yaml", "train:\n  lr: 0.2\n");
+  write_text(dir / "exp.yaml", "_base_: [base/train.yaml, base/more.yaml]\ntrain:\n  epochs: 7\nmodel:\n  depth: 4\n");
+  const LoadedConfig c = load_config(dir / "exp.yaml", {});
+  EXPECT_EQ(c.root["train"]["epochs"].as<int>(), 7);
+  EXPECT_DOUBLE_EQ(c.root["train"]["lr"].as<double>(), 0.2);
+  EXPECT_EQ(c.root["model"]["name"].as<std::string>(), "a");
+  EXPECT_EQ(c.root["model"]["depth"].as<int>(), 4);
+  EXPECT_FALSE(c.root["_base_"]);
+  EXPECT_EQ(c.files.size(), 3u);
+  // Provenance names the file and line that set each key.
+  EXPECT_NE(c.provenance.where("train.epochs").find("exp.yaml:3"), std::string::npos) << c.provenance.where("train.epochs");
+  EXPECT_NE(c.provenance.where("train.lr").find("more.yaml:2"), std::string::npos);
+}
+
+TEST(ConfigLoader, DeleteReplacesInsteadOfMerging) {
+  TempDir dir;
+  write_text(dir / "base.yaml", "model:\n  name: a\n  depth: 3\n");
+  write_text(dir / "exp.yaml", "_base_: base.yaml\nmodel:\n  _delete_: true\n  name: b\n");
+  const LoadedConfig c = load_config(dir / "exp.yaml", {});
+  EXPECT_EQ(c.root["model"]["name"].as<std::string>(), "b");
+  EXPECT_FALSE(c.root["model"]["depth"]);
+  EXPECT_FALSE(c.root["model"]["_delete_"]);
+}
+
+TEST(ConfigLoader, BaseCycleAndMissingFileAreErrors) {
+  TempDir dir;
+  write_text(dir / "a.yaml", "_base_: b.yaml\n");
+  write_text(dir / "b.yaml", "_base_: a.yaml\n");
+  EXPECT_NE(error_of([&] { load_config(dir / "a.yaml", {}); }).find("cycle"), std::string::npos);
+  write_text(dir / "c.yaml", "_base_: missing.yaml\n");
+  EXPECT_NE(error_of([&] { load_config(dir / "c.yaml", {}); }).find("missing.yaml' does not exist"), std::string::npos);
+}
+
+TEST(ConfigLoader, OverridesSetNestedKeysAndListEntries) {
+  TempDir dir;
+  write_text(dir / "exp.yaml", "aug:\n  ops:\n    - {name: flip, p: 0.5}\n    - {name: crop, p: 1.0}\ntrain:\n  epochs: 3\n");
+  const LoadedConfig c = load_config(dir / "exp.yaml", {"aug.ops.1.p=0.25", "train.epochs=9", "new.key=hello"});
+  EXPECT_DOUBLE_EQ(c.root["aug"]["ops"][1]["p"].as<double>(), 0.25);
+  EXPECT_EQ(c.root["train"]["epochs"].as<int>(), 9);
+  EXPECT_EQ(c.root["new"]["key"].as<std::string>(), "hello");
+  EXPECT_EQ(c.provenance.where("train.epochs"), "command line");
+  EXPECT_NE(error_of([&] { load_config(dir / "exp.yaml", {"aug.ops.5.p=1"}); }).find("out of range"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_config(dir / "exp.yaml", {"novalue"}); }).find("key=value"), std::string::npos);
+}
+
+TEST(ConfigLoader, SweepsFromGridBlockAndCommandLine) {
+  TempDir dir;
+  write_text(dir / "exp.yaml", "seed: 0\ngrid:\n  method.name: [raw, gda]\n  seed: [0, 1]\n");
+  LoadedConfig c = load_config(dir / "exp.yaml", {});
+  ASSERT_EQ(c.sweeps.size(), 2u);
+  EXPECT_EQ(c.sweeps[0].key, "method.name");
+  EXPECT_EQ(c.sweeps[0].values.size(), 2u);
+  EXPECT_FALSE(c.root["grid"]);
+  // The command line replaces the grid's seed sweep; a plain value removes a sweep.
+  c = load_config(dir / "exp.yaml", {"seed=[3,4,5]", "method.name=raw"});
+  ASSERT_EQ(c.sweeps.size(), 1u);
+  EXPECT_EQ(c.sweeps[0].key, "seed");
+  EXPECT_EQ(c.sweeps[0].values.size(), 3u);
+  EXPECT_EQ(c.root["method"]["name"].as<std::string>(), "raw");
+  // A list-valued key takes a flat list as its value, not as a sweep.
+  c = load_config(dir / "exp.yaml", {"model.blocks=[2,4,6,8]"}, [](const std::string& k) { return k == "model.blocks"; });
+  EXPECT_EQ(c.root["model"]["blocks"].size(), 4u);
+  EXPECT_EQ(c.sweeps.size(), 2u);
+}
+
+TEST(ConfigLoader, YamlSyntaxErrorNamesFileAndLine) {
+  TempDir dir;
+  write_text(dir / "bad.yaml", "train:\n  epochs: [1, 2\n");
+  const std::string message = error_of([&] { load_config(dir / "bad.yaml", {}); });
+  EXPECT_NE(message.find("bad.yaml:"), std::string::npos) << message;
+  EXPECT_NE(message.find("YAML syntax error"), std::string::npos) << message;
+}
+
+TEST(Schema, FillsDefaultsAndChecksTypes) {
+  const Schema s = train_schema();
+  const YAML::Node out = s.validate(YAML::Load("epochs: 3\n"), "train", Provenance());
+  EXPECT_EQ(out["epochs"].as<int>(), 3);
+  EXPECT_DOUBLE_EQ(out["lr"].as<double>(), 1e-3);
+  EXPECT_EQ(out["optimizer"].as<std::string>(), "adamw");
+  EXPECT_EQ(out["milestones"].size(), 2u);
+  Params p(out, "train");
+  EXPECT_EQ(p.get<int>("epochs"), 3);
+  EXPECT_FALSE(p.get<bool>("amp"));
+}
+
+TEST(Schema, UnknownKeyNamesFileLineKeyAndSuggestion) {
+  TempDir dir;
+  write_text(dir / "exp.yaml", "train:\n  epochs: 3\n  epohcs: 4\n");
+  const LoadedConfig c = load_config(dir / "exp.yaml", {});
+  Schema top;
+  top.add_map("train", train_schema(), "training");
+  const std::string message = error_of([&] { top.validate(c.root, "", c.provenance); });
+  EXPECT_NE(message.find("exp.yaml:3"), std::string::npos) << message;
+  EXPECT_NE(message.find("unknown key 'train.epohcs'"), std::string::npos) << message;
+  EXPECT_NE(message.find("did you mean 'train.epochs'?"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << "one line";
+}
+
+TEST(Schema, WrongTypeRangeAndChoiceErrors) {
+  const Schema s = train_schema();
+  Provenance where;
+  where.set("train.epochs", "x.yaml:2");
+  std::string m = error_of([&] { s.validate(YAML::Load("epochs: many"), "train", where); });
+  EXPECT_NE(m.find("x.yaml:2: 'train.epochs' must be a int, got 'many'"), std::string::npos) << m;
+  m = error_of([&] { s.validate(YAML::Load("epochs: 0"), "train", Provenance()); });
+  EXPECT_NE(m.find("out of range"), std::string::npos) << m;
+  m = error_of([&] { s.validate(YAML::Load("optimizer: adamm"), "train", Provenance()); });
+  EXPECT_NE(m.find("did you mean 'adamw'?"), std::string::npos) << m;
+  m = error_of([&] { s.validate(YAML::Load("milestones: [1, x]"), "train", Provenance()); });
+  EXPECT_NE(m.find("list of int"), std::string::npos) << m;
+  m = error_of([&] { s.validate(YAML::Load("lr: [1]"), "train", Provenance()); });
+  EXPECT_NE(m.find("must be a float"), std::string::npos) << m;
+}
+
+TEST(Schema, RequiredAndNestedMaps) {
+  Schema inner;
+  inner.add_required("root", Type::kString, "dataset folder");
+  Schema outer;
+  outer.add_map("data", inner, "data");
+  const std::string m = error_of([&] { outer.validate(YAML::Load("data: {}"), "", Provenance()); });
+  EXPECT_NE(m.find("missing required key 'data.root'"), std::string::npos) << m;
+}
+
+TEST(Schema, ClosestKeySuggestsOnlyCloseNames) {
+  EXPECT_EQ(closest_key("epohcs", {"epochs", "lr"}), "epochs");
+  EXPECT_EQ(closest_key("zzzzzzzz", {"epochs", "lr"}), "");
+}
+
+TEST(Loader, CanonicalTextIsOrderIndependent) {
+  EXPECT_EQ(canonical_text(YAML::Load("{a: 1, b: {c: 2, d: 3}}")), canonical_text(YAML::Load("{b: {d: 3, c: 2}, a: 1}")));
+  EXPECT_NE(canonical_text(YAML::Load("{a: 1}")), canonical_text(YAML::Load("{a: 2}")));
+}
+
+}  // namespace
+}  // namespace frerec::config
