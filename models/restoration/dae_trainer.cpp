@@ -393,6 +393,20 @@ DaeTrainResult train_dae(const DaeTrainOptions& options, const DaePairs& train, 
   const auto run_start = std::chrono::steady_clock::now();
   const std::int64_t first_step = state.global_step;
   const int64_t p = options.patch_size, channels = arch.in_channels;
+  // ETA from the steps run in this process (a resumed run does not count the earlier ones).
+  auto progress_info = [&](int epoch, double loss, double lr) {
+    DaeProgress info;
+    info.epoch = epoch + 1;
+    info.epochs = options.epochs;
+    info.step = state.global_step;
+    info.total_steps = total_steps;
+    info.loss = loss;
+    info.lr = lr;
+    info.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+    const double done = static_cast<double>(std::max<std::int64_t>(1, state.global_step - first_step));
+    info.eta_seconds = info.elapsed_seconds / done * static_cast<double>(total_steps - state.global_step);
+    return info;
+  };
 
   for (int epoch = state.epoch; epoch < options.epochs; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
@@ -445,19 +459,7 @@ DaeTrainResult train_dae(const DaeTrainOptions& options, const DaePairs& train, 
       sum_loss += loss_value;
       sum_pixel += terms.pixel.item<double>();
       sum_spectral += terms.spectral.item<double>();
-      if (progress) {
-        DaeProgress info;
-        info.epoch = epoch + 1;
-        info.epochs = options.epochs;
-        info.step = state.global_step;
-        info.total_steps = total_steps;
-        info.loss = loss_value;
-        info.lr = lr;
-        info.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-        const double done = static_cast<double>(state.global_step - first_step);
-        info.eta_seconds = info.elapsed_seconds / done * static_cast<double>(total_steps - state.global_step);
-        progress(info);
-      }
+      if (progress) progress(progress_info(epoch, loss_value, lr));
     }
 
     DaeEpochStats stats;
@@ -488,16 +490,7 @@ DaeTrainResult train_dae(const DaeTrainOptions& options, const DaePairs& train, 
     }
     best_psnr = std::max(best_psnr, stats.val_psnr);
     if (progress) {
-      DaeProgress info;
-      info.epoch = epoch + 1;
-      info.epochs = options.epochs;
-      info.step = state.global_step;
-      info.total_steps = total_steps;
-      info.loss = stats.train_loss;
-      info.lr = lr;
-      info.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-      const double done = static_cast<double>(std::max<std::int64_t>(1, state.global_step - first_step));
-      info.eta_seconds = info.elapsed_seconds / done * static_cast<double>(total_steps - state.global_step);
+      DaeProgress info = progress_info(epoch, stats.train_loss, lr);
       info.epoch_end = &state.history.back();
       progress(info);
     }
