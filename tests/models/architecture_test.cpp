@@ -48,6 +48,14 @@ std::string shape_of(const at::Tensor& t) {
   return s;
 }
 
+at::Tensor entry(const StateDict& sd, const std::string& key) {
+  for (const auto& [k, t] : sd) {
+    if (k == key) return t;
+  }
+  ADD_FAILURE() << "no state-dict entry " << key;
+  return at::zeros({1});
+}
+
 std::shared_ptr<Classifier> make(const std::string& name, const std::string& yaml) {
   register_classifiers();
   return create_classifier(name, YAML::Load(yaml));
@@ -120,17 +128,14 @@ TEST(Classifiers, InitialisationIsSeededAndFollowsTorchvision) {
   }
   EXPECT_TRUE(any_different);
   // kaiming_normal fan_out: layer4.0.conv2 is 512x512x3x3 -> std sqrt(2 / (512*9)).
-  for (const auto& [key, t] : sa) {
-    if (key == "layer4.0.conv2.weight") EXPECT_NEAR(t.std().item<double>(), std::sqrt(2.0 / (512 * 9)), 2e-4);
-    if (key == "layer1.0.bn1.weight") EXPECT_TRUE(at::equal(t, at::ones_like(t)));
-    if (key == "fc.weight") EXPECT_LE(t.abs().max().item<double>(), 1.0 / std::sqrt(512.0) + 1e-7);
-  }
+  EXPECT_NEAR(entry(sa, "layer4.0.conv2.weight").std().item<double>(), std::sqrt(2.0 / (512 * 9)), 2e-4);
+  EXPECT_TRUE(at::equal(entry(sa, "layer1.0.bn1.weight"), at::ones({64})));
+  EXPECT_LE(entry(sa, "fc.weight").abs().max().item<double>(), 1.0 / std::sqrt(512.0) + 1e-7);
   // ViT: zero head and class token, pos_embedding N(0, 0.02).
-  auto v = make("vit_tiny", "{seed: 1}");
-  for (const auto& [key, t] : state_dict(*v)) {
-    if (key == "heads.head.weight" || key == "class_token") EXPECT_EQ(t.abs().sum().item<double>(), 0.0) << key;
-    if (key == "encoder.pos_embedding") EXPECT_NEAR(t.std().item<double>(), 0.02, 1e-3);
-  }
+  const StateDict sv = state_dict(*make("vit_tiny", "{seed: 1}"));
+  EXPECT_EQ(entry(sv, "heads.head.weight").abs().sum().item<double>(), 0.0);
+  EXPECT_EQ(entry(sv, "class_token").abs().sum().item<double>(), 0.0);
+  EXPECT_NEAR(entry(sv, "encoder.pos_embedding").std().item<double>(), 0.02, 1e-3);
 }
 
 TEST(Classifiers, RegistryDefaultsAndSchema) {

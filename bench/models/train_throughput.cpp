@@ -1,0 +1,61 @@
+// Training throughput of the classifiers on the CPU: images/s of one SGD step (forward,
+// cross-entropy, backward, SGD with momentum) on a batch of 32 random images, 3 channels,
+// 2 classes, 2 intra-op threads. Targets in bench/models/README.md; the Python side is
+// tools/bench_torch_train.py.
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <benchmark/benchmark.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/optim/sgd.h>
+
+#include <string>
+
+#include "models/classifiers/classifier.h"
+#include "models/classifiers/registry.h"
+
+namespace {
+
+constexpr int64_t kBatch = 32;
+constexpr int kThreads = 2;
+
+void train_step(benchmark::State& state, const std::string& name, int64_t size, const std::string& extra) {
+  at::set_num_threads(kThreads);
+  frerec::models::register_classifiers();
+  auto model = frerec::models::create_classifier(
+      name, YAML::Load("{in_channels: 3, num_classes: 2, image_size: " + std::to_string(size) + extra + "}"));
+  model->train();
+  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(0);
+  at::Tensor x = at::rand({kBatch, 3, size, size}, gen);
+  at::Tensor y = at::randint(0, 2, {kBatch}, gen, at::kLong);
+  auto step = [&] {
+    optimizer.zero_grad();
+    at::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x), y);
+    loss.backward();
+    optimizer.step();
+    return loss;
+  };
+  step();  // warm-up: allocations, oneDNN primitive caches
+  for (auto _ : state) benchmark::DoNotOptimize(step());
+  state.SetItemsProcessed(state.iterations() * kBatch);
+  state.counters["img/s"] = benchmark::Counter(static_cast<double>(state.iterations() * kBatch),
+                                               benchmark::Counter::kIsRate);
+}
+
+}  // namespace
+
+#define FREREC_TRAIN_BENCH(NAME, SIZE, EXTRA, ITERS)                                              \
+  BENCHMARK_CAPTURE(train_step, NAME##_##SIZE, #NAME, SIZE, EXTRA)                               \
+      ->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(ITERS)
+
+FREREC_TRAIN_BENCH(resnet18, 64, "", 10);
+FREREC_TRAIN_BENCH(resnet50, 64, "", 5);
+FREREC_TRAIN_BENCH(densenet121, 64, "", 5);
+FREREC_TRAIN_BENCH(densenet_small, 64, "", 10);
+FREREC_TRAIN_BENCH(vit_tiny, 64, ", patch_size: 8", 5);
+FREREC_TRAIN_BENCH(vit_b_16, 64, ", patch_size: 16", 3);
+FREREC_TRAIN_BENCH(resnet18, 224, "", 3);
+FREREC_TRAIN_BENCH(resnet50, 224, "", 2);
+
+BENCHMARK_MAIN();
