@@ -53,13 +53,22 @@ std::vector<float> fourier_basis_wave(int height, int width, double frequency, d
   FREREC_ASSERT(height > 0 && width > 0, "fourier_basis_wave needs a non-empty grid");
   std::vector<double> wave(static_cast<std::size_t>(height) * width);
   const double c = std::cos(omega), s = std::sin(omega);
+  // sin(a_i + b_j) = sin a_i · cos b_j + cos a_i · sin b_j with a_i = 2πf·x_i·cos ω − π/4 and
+  // b_j = 2πf·y_j·sin ω: O(H + W) trigonometric calls instead of O(H·W).
+  std::vector<double> sin_b(static_cast<std::size_t>(width)), cos_b(static_cast<std::size_t>(width));
+  for (int j = 0; j < width; ++j) {
+    const double b = 2.0 * kPi * frequency * centred_coordinate(width, j) * s;
+    sin_b[static_cast<std::size_t>(j)] = std::sin(b);
+    cos_b[static_cast<std::size_t>(j)] = std::cos(b);
+  }
   double norm2 = 0.0;
   for (int i = 0; i < height; ++i) {
-    const double x = centred_coordinate(height, i);
+    const double a = 2.0 * kPi * frequency * centred_coordinate(height, i) * c - kPi / 4.0;
+    const double sin_a = std::sin(a), cos_a = std::cos(a);
+    double* row = wave.data() + static_cast<std::size_t>(i) * width;
     for (int j = 0; j < width; ++j) {
-      const double y = centred_coordinate(width, j);
-      const double v = std::sin(2.0 * kPi * frequency * (x * c + y * s) - kPi / 4.0);
-      wave[static_cast<std::size_t>(i) * width + j] = v;
+      const double v = sin_a * cos_b[static_cast<std::size_t>(j)] + cos_a * sin_b[static_cast<std::size_t>(j)];
+      row[j] = v;
       norm2 += v * v;
     }
   }
