@@ -302,6 +302,7 @@ double ssim_gaussian(const Image& a, const Image& b) {
 DaeTrainResult train_dae(const DaeTrainOptions& options, const DaePairs& train, const DaePairs& validation,
                          const RunContext& context, const DaeProgressFn& progress) {
   options.validate();
+  torch::AutoGradMode enable_grad(true);  // the caller may be inside a NoGradGuard
   const SpectralLoss spectral = parse_spectral_loss(options.spectral_loss);
   const RestormerOptions arch =
       options.network_yaml.empty() ? paper_dae_options() : RestormerOptions::from_yaml(options.network_yaml);

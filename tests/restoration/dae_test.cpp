@@ -272,6 +272,16 @@ TEST_F(DaeTest, HdfWeightsRoundTripAndInitialiseTheDaeFromRestormer) {
     EXPECT_TRUE(key.find(".freq.") != std::string::npos || key.find(".fuse.") != std::string::npos) << key;
   EXPECT_THROW(load_named_state(*fet, weights, true, "restormer.h5"), RunError);
   EXPECT_THROW(read_weights_h5(dir_ / "none.h5"), RunError);
+
+  // The trainer takes the same file as init_weights (matching keys only) and refuses a missing one.
+  const auto train = noisy_pairs(4, 16, 1), val = noisy_pairs(1, 16, 9);
+  auto options = tiny_options("");
+  options.epochs = 1;
+  options.steps_per_epoch = 1;
+  options.init_weights = (dir_ / "restormer.h5").string();
+  EXPECT_EQ(train_dae(options, train, val, context_).history.size(), 1u);
+  options.init_weights = (dir_ / "none.h5").string();
+  EXPECT_THROW(train_dae(options, train, val, context_), RunError);
 }
 
 }  // namespace
