@@ -11,6 +11,10 @@
 //     name: mixup
 //     base: {hflip: true, vflip: false, crop_padding: 4}
 //     mixup: {alpha: 0.2}          # the selected method's own block (its Schema)
+//
+// Registered (register_all): raw; autoaugment (core/autoaugment.h), mixup (core/mixup.h),
+// afa (core/afa.h), gda and gda_external (core/gda.h, whose mix_real_and_synthetic() later
+// real + synthetic methods reuse).
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -79,15 +79,6 @@ TrainingInputs mix_real_and_synthetic(TrainingInputs real, const SyntheticPool& 
   return mixed;
 }
 
-TrainingInputs GdaMethod::prepare(const CellData& data) {
-  if (data.task.synthetic.empty())
-    throw RunError("gda: the task '" + data.task.dataset +
-                   "' has no synthetic pool; set data.synthetic: {name: synthetic_folder, root: <folder of generated "
-                   "images>, generator: <name>} (with data.counts.synthetic per class), or use method gda_external");
-  return mix_real_and_synthetic(Method::prepare(data), synthetic_pool_of(data.task.synthetic, data.task.generator),
-                                per_class_, data.seed, "gda");
-}
-
 datasets::TaskData load_external_synthetic(const CellData& data) {
   const config::Params& p = data.params;
   const std::string root = p.get<std::string>("root");
@@ -118,13 +109,21 @@ datasets::TaskData load_external_synthetic(const CellData& data) {
   return task;
 }
 
-TrainingInputs GdaExternalMethod::prepare(const CellData& data) {
-  const datasets::TaskData external = load_external_synthetic(data);
-  if (external.synthetic.empty())
-    throw RunError("gda_external: no synthetic images were sampled from '" + data.params.get<std::string>("root") +
-                   "' (check data.counts.synthetic)");
-  return mix_real_and_synthetic(Method::prepare(data), synthetic_pool_of(external.synthetic, external.generator),
-                                per_class_, data.seed, "gda_external");
+TrainingInputs GdaMethod::prepare(const CellData& data) {
+  if (external_) {
+    const datasets::TaskData external = load_external_synthetic(data);
+    if (external.synthetic.empty())
+      throw RunError("gda_external: no synthetic images were sampled from '" + data.params.get<std::string>("root") +
+                     "' (check data.counts.synthetic)");
+    return mix_real_and_synthetic(Method::prepare(data), synthetic_pool_of(external.synthetic, external.generator),
+                                  per_class_, data.seed, "gda_external");
+  }
+  if (data.task.synthetic.empty())
+    throw RunError("gda: the task '" + data.task.dataset +
+                   "' has no synthetic pool; set data.synthetic: {name: synthetic_folder, root: <folder of generated "
+                   "images>, generator: <name>} (with data.counts.synthetic per class), or use method gda_external");
+  return mix_real_and_synthetic(Method::prepare(data), synthetic_pool_of(data.task.synthetic, data.task.generator),
+                                per_class_, data.seed, "gda");
 }
 
 config::Schema gda_schema() {

@@ -59,22 +59,15 @@ datasets::TaskData load_external_synthetic(const CellData& data);
 config::Schema gda_schema();
 config::Schema gda_external_schema();
 
+// `gda` (external = false: TaskData::synthetic) and `gda_external` (the method block's folder).
 class GdaMethod : public Method {
  public:
-  explicit GdaMethod(long synthetic_per_class) : per_class_(synthetic_per_class) {}
+  GdaMethod(long synthetic_per_class, bool external) : per_class_(synthetic_per_class), external_(external) {}
   TrainingInputs prepare(const CellData& data) override;
 
  private:
   long per_class_;
-};
-
-class GdaExternalMethod : public Method {
- public:
-  explicit GdaExternalMethod(long synthetic_per_class) : per_class_(synthetic_per_class) {}
-  TrainingInputs prepare(const CellData& data) override;
-
- private:
-  long per_class_;
+  bool external_;
 };
 
 }  // namespace frerec::augmentations

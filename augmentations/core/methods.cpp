@@ -94,12 +94,12 @@ void register_methods() {
                });
   registry.add("gda", "GDA: real + raw synthetic images (data.synthetic) in training; val/test real only",
                gda_schema(), [](const config::Params& p) -> std::unique_ptr<Method> {
-                 return std::make_unique<GdaMethod>(p.get<long>("synthetic_per_class"));
+                 return std::make_unique<GdaMethod>(p.get<long>("synthetic_per_class"), false);
                });
   registry.add("gda_external",
                "GDA with an external generator's folder (e.g. DoGE samples) loaded with the task's preprocessing",
                gda_external_schema(), [](const config::Params& p) -> std::unique_ptr<Method> {
-                 return std::make_unique<GdaExternalMethod>(p.get<long>("synthetic_per_class"));
+                 return std::make_unique<GdaMethod>(p.get<long>("synthetic_per_class"), true);
                });
 }
 
