@@ -18,6 +18,7 @@
 #endif
 #ifdef HAVE_FREREC_AUGMENTATIONS
 #include "augmentations/method.h"
+#include "experiments/frerec_pipeline.h"
 #endif
 
 namespace frerec::experiments {
@@ -38,6 +39,7 @@ void register_components() {
 #endif
 #ifdef HAVE_FREREC_AUGMENTATIONS
   augmentations::register_all();
+  register_frerec_methods();
   config::register_section({"method", "the augmentation method of a cell (Table 2 rows)",
                             augmentations::method_section_schema(), "methods", "raw"});
 #endif
@@ -49,6 +51,16 @@ void register_components() {
                             train::trainer_schema(), "", ""});
 #endif
   register_experiment_kinds();
+  // Metrics reported by the experiments (listed by `frerec info metrics`).
+  const std::pair<const char*, const char*> metrics[] = {
+      {"auc", "ROC AUC by the Mann-Whitney statistic, ties counted half (real test set)"},
+      {"accuracy", "accuracy at threshold eval.threshold on P(positive)"},
+      {"f1", "F1 of the positive class at eval.threshold"},
+      {"psnr", "peak signal-to-noise ratio, data range 1 (calibrated vs input images)"},
+      {"ssim", "SSIM, Wang et al. 2004 (gaussian 11x11, sigma 1.5) or skimage's uniform 7x7"},
+      {"spectral_gap", "mean |difference| of mean Durall 1-D spectra, high band (radius >= r*Rmax) and all radii"}};
+  for (const auto& [name, description] : metrics)
+    Catalog::instance().add(ComponentInfo{"metrics", name, description, std::make_shared<const config::Schema>(), {}});
 }
 
 }  // namespace frerec::experiments

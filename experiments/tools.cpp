@@ -9,6 +9,7 @@
 
 #include "augmentations/frerec/shr.h"
 #include "datasets/export.h"
+#include "experiments/frerec_pipeline.h"
 #include "framework/cache/artifact_cache.h"
 #include "framework/cache/hdf5_io.h"
 #include "framework/config/loader.h"
@@ -275,7 +276,7 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
   if (args.out.empty()) throw ConfigError("calibrate: --out is required");
   if (fs::exists(args.out) && fs::equivalent(args.out, args.synthetic))
     throw ConfigError("calibrate: --out must differ from --synthetic (inputs are never overwritten)");
-  // Options: the `shr` block of --config (if any) plus key=value overrides.
+  // Options: the `shr` and `dae` blocks of --config (if any) plus key=value overrides.
   YAML::Node root(YAML::NodeType::Map);
   config::Provenance provenance;
   if (!args.config.empty()) {
@@ -290,32 +291,50 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
       provenance.set(o.substr(0, eq), "command line");
     }
   }
+  const config::Schema full = frerec_schema(true);
   config::Schema schema;
-  schema.add_map("shr", shr::ShrOptions::schema(), "Statistical High-frequency Replacement (paper Eq. 1-3)");
+  for (const char* key : {"shr", "dae", "dae_val_images"}) {
+    const config::Field* f = full.find(key);
+    if (f->type == config::Type::kMap)
+      schema.add_map(f->name, *f->sub, f->doc);
+    else
+      schema.add_int(f->name, f->default_value.as<long>(), f->doc, f->min, f->max);
+  }
   const YAML::Node validated = schema.validate(root, "", provenance);
-  const shr::ShrOptions options = shr::ShrOptions::from_params(config::Params(validated["shr"], "shr"));
+  YAML::Node settings_node = YAML::Clone(validated);
+  settings_node["apply_to"] = YAML::Load("[synthetic]");
+  settings_node["synthetic_per_class"] = -1;
+  const FreRecSettings settings = frerec_settings_from(config::Params(settings_node, ""), parse_stage(args.stage));
+  const shr::ShrOptions& options = settings.shr;
 
   const auto t0 = std::chrono::steady_clock::now();
   const ImageFolder synthetic = read_image_folder(args.synthetic, "--synthetic");
   const int channels = synthetic.images.front().channels;
   const ImageFolder real = read_image_folder(args.real, "--real", channels);
   require_same_shapes(real.images, "--real", synthetic.images, "--synthetic");
-  spdlog::info("calibrate: {} synthetic and {} real images of {}x{}x{}", synthetic.images.size(), real.images.size(),
-               channels, real.images.front().height, real.images.front().width);
+  spdlog::info("calibrate: {} synthetic and {} real images of {}x{}x{}, stage {}", synthetic.images.size(),
+               real.images.size(), channels, real.images.front().height, real.images.front().width, args.stage);
   nlohmann::json timings;
 
-  if (args.stage != "shr")
-    throw RunError("calibrate --stage " + args.stage +
-                   " is not available yet in this version: the RHM auto-encoder arrives with the RHM pipeline "
-                   "(use --stage shr)");
-
-  auto t = std::chrono::steady_clock::now();
-  const auto neighbours = cached_retrieval(synthetic.images, real.images,
-                                           shr::retrieval_options(options, run.threads, false), run);
-  timings["retrieval_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-  t = std::chrono::steady_clock::now();
-  const std::vector<Image> output = shr::shr_batch(synthetic.images, real.images, neighbours, options, run.threads);
-  timings["shr_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  fs::path checkpoint;
+  if (settings.stage != FreRecStage::kShr) {
+    const auto t = std::chrono::steady_clock::now();
+    if (!args.checkpoint.empty() && fs::exists(args.checkpoint)) {
+      checkpoint = args.checkpoint;
+      spdlog::info("calibrate: using the auto-encoder {}", checkpoint.string());
+    } else {
+      checkpoint = trained_dae(real.images, settings, run);
+      const fs::path keep = args.checkpoint.empty() ? args.out / "dae_checkpoint.pt" : args.checkpoint;
+      fs::create_directories(keep.parent_path().empty() ? fs::path(".") : keep.parent_path());
+      write_file_atomic(keep, read_file(checkpoint));
+      checkpoint = keep;
+      spdlog::info("calibrate: auto-encoder saved to {} (reuse it with --checkpoint)", keep.string());
+    }
+    timings["dae_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
+  const auto t = std::chrono::steady_clock::now();
+  const std::vector<Image> output = calibrate(synthetic.images, real.images, settings, checkpoint, false, 0, run);
+  timings["calibration_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 
   const auto written = write_image_folder(args.out, synthetic, output);
   nlohmann::json manifest = nlohmann::json::array();
@@ -330,6 +349,7 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
       {"synthetic", args.synthetic.string()},
       {"images", written.size()},
       {"shr", options.canonical()},
+      {"checkpoint", checkpoint.string()},
       {"spectral_gap", {{"before", {{"high_band", gap_before.high_band}, {"all_radii", gap_before.all_radii}}},
                         {"after", {{"high_band", gap_after.high_band}, {"all_radii", gap_after.all_radii}}}}},
       {"output_vs_input", quality_summary(synthetic.images, output)},
@@ -338,8 +358,9 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
   write_json_atomic(args.out / "manifest.json", manifest);
   write_json_atomic(args.out / "calibration.json", summary);
   std::string md = fmt::format("# FreRec calibration ({})\n\n", args.stage);
-  md += fmt::format("- synthetic: `{}` ({} images)\n- real reference: `{}` ({} images)\n- SHR: `{}`\n\n",
-                    args.synthetic.string(), written.size(), args.real.string(), real.images.size(), options.canonical());
+  md += fmt::format("- synthetic: `{}` ({} images)\n- real reference: `{}` ({} images)\n- SHR: `{}`\n{}\n",
+                    args.synthetic.string(), written.size(), args.real.string(), real.images.size(), options.canonical(),
+                    checkpoint.empty() ? "" : "- RHM auto-encoder: `" + checkpoint.string() + "`\n");
   md += "| | spectral gap (high band) | spectral gap (all radii) |\n|---|---:|---:|\n";
   md += fmt::format("| before | {:.4f} | {:.4f} |\n| after | {:.4f} | {:.4f} |\n\n", gap_before.high_band,
                     gap_before.all_radii, gap_after.high_band, gap_after.all_radii);

@@ -30,6 +30,11 @@ frerec_install_packages() {
 frerec_build_release() {
   local jobs
   jobs=$(nproc)
+  # ccache: relative paths so a fresh clone elsewhere hits the same cache; allow caching of
+  # translation units that use CMake's precompiled headers.
+  export CCACHE_BASEDIR="$PWD"
+  export CCACHE_NOHASHDIR=1
+  export CCACHE_SLOPPINESS="pch_defines,time_macros,include_file_mtime,include_file_ctime"
   if [ ! -f build/release/build.ninja ]; then
     cmake --preset release
   fi

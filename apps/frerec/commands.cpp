@@ -7,6 +7,8 @@
 
 #include "experiments/register.h"
 #include "framework/cache/artifact_cache.h"
+#include "framework/config/loader.h"
+#include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
 #include "framework/core/progress.h"
 #include "framework/core/registry.h"
@@ -44,7 +46,11 @@ int run_command(const GlobalOptions& global, const RunArgs& args) {
   for (const auto& failure : summary.failed_cells) std::cout << "  failed: " << failure << "\n";
   if (!args.cell) {
     const std::string written = experiments::build_reports(dir);
-    if (!written.empty()) std::cout << "reports:\n" << written;
+    if (!written.empty()) {
+      if (global.verbosity >= 0 && std::filesystem::exists(dir / "table2.md"))
+        std::cout << "\n" << read_file(dir / "table2.md") << "\n";
+      std::cout << "reports:\n" << written;
+    }
   }
   return summary.failed > 0 ? 1 : 0;
 }
@@ -58,7 +64,8 @@ int report_command(const GlobalOptions&, const std::string& experiment_dir) {
   return 0;
 }
 
-int info_command(const GlobalOptions&, const std::string& kind, const std::string& name) {
+int info_command(const GlobalOptions&, const std::string& kind, const std::string& name,
+                 const std::vector<std::string>& overrides) {
   experiments::register_all();
   const Catalog& catalog = Catalog::instance();
   if (kind.empty()) {
@@ -80,8 +87,21 @@ int info_command(const GlobalOptions&, const std::string& kind, const std::strin
   }
   const ComponentInfo& info = catalog.require(kind, name, "info");
   std::cout << fmt::format("{} ({}): {}\n", info.name, info.kind, info.description);
-  const YAML::Node defaults = info.schema->validate(YAML::Node(), info.name, config::Provenance());
-  if (info.details) std::cout << info.details(config::Params(defaults, info.name)) << "\n";
+  YAML::Node settings(YAML::NodeType::Map);
+  config::Provenance provenance;
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    if (eq == std::string::npos) throw ConfigError("info: '" + o + "' must look like key=value (e.g. num_classes=1000)");
+    config::set_by_path(settings, o.substr(0, eq), YAML::Load(o.substr(eq + 1)));
+    provenance.set(info.name + "." + o.substr(0, eq), "command line");
+  }
+  const YAML::Node values = info.schema->validate(settings, info.name, provenance);
+  if (info.details) {
+    std::string used;
+    for (const auto& item : values)
+      if (item.second.IsScalar()) used += fmt::format("{}{}={}", used.empty() ? "" : ", ", item.first.as<std::string>(), item.second.Scalar());
+    std::cout << info.details(config::Params(values, info.name)) << (used.empty() ? "" : " (" + used + ")") << "\n";
+  }
   const std::string keys = info.schema->describe("  ");
   if (!keys.empty()) std::cout << "config keys:\n" << keys;
   return 0;

@@ -28,7 +28,8 @@ struct RunArgs {
 
 int run_command(const GlobalOptions& global, const RunArgs& args);
 int report_command(const GlobalOptions& global, const std::string& experiment_dir);
-int info_command(const GlobalOptions& global, const std::string& kind, const std::string& name);
+int info_command(const GlobalOptions& global, const std::string& kind, const std::string& name,
+                 const std::vector<std::string>& overrides);
 int cache_ls_command(const GlobalOptions& global);
 int cache_clear_command(const GlobalOptions& global, const std::string& older_than);
 int calibrate_command(const GlobalOptions& global, experiments::CalibrateArgs args);

@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
   auto* info = app.add_subcommand("info", "list registered datasets, methods, models, metrics and experiments");
   info->add_option("kind", info_kind, "e.g. models");
   info->add_option("name", info_name, "e.g. resnet50: prints its description, parameter count and config keys");
+  std::vector<std::string> info_overrides;
+  info->add_option("settings", info_overrides, "key=value settings for the details, e.g. num_classes=1000");
 
   auto* cache = app.add_subcommand("cache", "inspect or clear the HDF5 artifact cache");
   cache->require_subcommand(1);
@@ -124,7 +126,7 @@ int main(int argc, char** argv) {
   try {
     if (run->parsed()) return run_command(global, run_args);
     if (report->parsed()) return report_command(global, report_dir);
-    if (info->parsed()) return info_command(global, info_kind, info_name);
+    if (info->parsed()) return info_command(global, info_kind, info_name, info_overrides);
     if (cache_ls->parsed()) return cache_ls_command(global);
     if (cache_clear->parsed()) return cache_clear_command(global, older_than);
     if (calibrate->parsed()) return calibrate_command(global, calibrate_args);

@@ -1,0 +1,66 @@
+// The FreRec pipeline (paper "The Frequency Recalibration Method"; shared/DESIGN.md §4):
+// FreRec(x) = A*(SHR(x)), where A* is a denoising auto-encoder trained on real training
+// images only, with input SHR(x) (leave-one-out retrieval) and target x (RHM).
+//
+//   * trained_dae(): trains A on a real set, or reads it from the artifact cache (kind
+//     "dae": the checkpoint bytes in an HDF5 artifact keyed by the real images' pixels, the
+//     SHR options and the DAE options). A killed training resumes from its work folder
+//     cache/dae/<key>.work/.
+//   * calibrate(): applies a stage to a set of images — shr (SHR only), rhm (A only, no SHR
+//     at inference) or full (SHR then A) — cached as kind "calibrated" (float32 [N,C,H,W])
+//     keyed by the images, the real reference set, the stage, SHR options and the
+//     checkpoint's SHA-256.
+//   * Methods (Table 2 / Table 3 rows, registered in the method registry):
+//       gda_frerec          SHR then RHM with FESA (FreRec)
+//       gda_shr             SHR only
+//       gda_rhm             RHM with FESA, no SHR at inference
+//       gda_rhm_restormer   RHM with plain Restormer blocks (fesa false), no SHR at inference
+//       gda_shr_restormer   SHR then plain Restormer (an extra row beyond the paper)
+//     Each calibrates the sets named in `apply_to` (default synthetic, real_train and
+//     real_test, as the paper recommends), then mixes real and synthetic like GDA. The DAEs
+//     of all variants are trained the same way (SHR inputs); only the inference differs.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "augmentations/frerec/shr.h"
+#include "framework/config/schema.h"
+#include "framework/core/context.h"
+#include "framework/core/image.h"
+
+namespace frerec::experiments {
+
+enum class FreRecStage { kShr, kRhm, kFull };
+FreRecStage parse_stage(const std::string& name);
+const char* to_string(FreRecStage stage);
+
+struct FreRecSettings {
+  FreRecStage stage = FreRecStage::kFull;
+  shr::ShrOptions shr;
+  YAML::Node dae;  // validated restoration::dae_schema() mapping
+  std::vector<std::string> apply_to = {"synthetic", "real_train", "real_test"};
+  int dae_val_images = 32;  // real images held out from DAE training for its validation
+};
+
+// Keys: shr (ShrOptions), dae (restoration::dae_schema, `network.fesa` default given),
+// apply_to, dae_val_images, synthetic_per_class.
+config::Schema frerec_schema(bool fesa);
+FreRecSettings frerec_settings_from(const config::Params& params, FreRecStage stage);
+
+std::string images_fingerprint(const std::vector<Image>& images);
+
+// A local checkpoint file of the auto-encoder trained on `real` (see top).
+std::filesystem::path trained_dae(const std::vector<Image>& real, const FreRecSettings& settings, const RunContext& run);
+
+// Calibrated copies of `images`. `real` is the SHR reference set (the real training
+// images); `leave_one_out` when `images` is `real` itself. `checkpoint` is unused for the
+// shr stage. `index_offset` separates the SHR noise draws of different sets.
+std::vector<Image> calibrate(const std::vector<Image>& images, const std::vector<Image>& real,
+                             const FreRecSettings& settings, const std::filesystem::path& checkpoint,
+                             bool leave_one_out, std::uint64_t index_offset, const RunContext& run);
+
+void register_frerec_methods();
+
+}  // namespace frerec::experiments

@@ -1,0 +1,264 @@
+// End-to-end tests: the `frerec` program on tiny configs of the embedded demo benchmark.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "framework/core/atomic_file.h"
+#include "framework/io/image_io.h"
+
+namespace frerec {
+namespace {
+namespace fs = std::filesystem;
+
+struct Result {
+  int code = -1;
+  std::string output;
+};
+
+// Runs the program from `cwd`, capturing stdout and stderr.
+Result frerec(const std::string& args, const fs::path& cwd) {
+  const std::string command = "cd '" + cwd.string() + "' && " + std::string(FREREC_BINARY_DIR) +
+                              "/frerec --threads 2 " + args + " 2>&1";
+  Result result;
+  FILE* pipe = popen(command.c_str(), "r");
+  std::array<char, 4096> buffer{};
+  while (fgets(buffer.data(), buffer.size(), pipe) != nullptr) result.output += buffer.data();
+  const int status = pclose(pipe);
+  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::random_device rd;
+    dir_ = fs::temp_directory_path() / ("frerec-cli-" + std::to_string(rd()));
+    fs::create_directories(dir_);
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  static void write(const std::string& name, const std::string& text) { write_file_atomic(dir_ / name, text); }
+  static nlohmann::json json(const fs::path& path) { return nlohmann::json::parse(read_file(path)); }
+  static fs::path dir_;
+};
+fs::path Cli::dir_;
+
+// A tiny demo task: 32² brain-MRI-like images, a few per class, one short epoch.
+const char* kTinyBase = R"(experiment: {kind: classify}
+data:
+  name: demo_mri
+  image_size: 32
+  counts:
+    train: {positive: 24, negative: 24}
+    test: {positive: 16, negative: 16}
+model: {name: resnet18}
+train: {epochs: 1, batch_size: 16, eval_batch_size: 32, workers: 1, warmup_epochs: 0}
+)";
+
+TEST_F(Cli, HelpVersionAndInfo) {
+  const Result help = frerec("--help", dir_);
+  EXPECT_EQ(help.code, 0);
+  for (const char* sub : {"run", "report", "calibrate", "spectra", "info", "cache"})
+    EXPECT_NE(help.output.find(sub), std::string::npos) << sub;
+  EXPECT_NE(frerec("--version", dir_).output.find("frerec 0."), std::string::npos);
+  const Result info = frerec("info", dir_);
+  for (const char* kind : {"datasets:", "methods:", "models:", "metrics:", "experiments:"})
+    EXPECT_NE(info.output.find(kind), std::string::npos) << kind;
+  struct Count {
+    const char* model;
+    const char* expected;
+  };
+  for (const Count& c : {Count{"resnet50", "parameters: 25557032"}, Count{"densenet121", "parameters: 7978856"},
+                         Count{"vit_b_16", "parameters: 86567656"}}) {
+    const Result r = frerec(std::string("info models ") + c.model + " in_channels=3 num_classes=1000", dir_);
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find(c.expected), std::string::npos) << r.output;
+  }
+  EXPECT_NE(frerec("info models restormer", dir_).output.find("parameters: 26126644"), std::string::npos);
+}
+
+TEST_F(Cli, ConfigErrorsAreOneLineWithExitCode2) {
+  write("typo.yaml", std::string(kTinyBase) + "train_x: 1\n");
+  Result r = frerec("run typo.yaml --dry-run", dir_);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("frerec: error: typo.yaml:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("did you mean 'train'?"), std::string::npos) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  write("tiny.yaml", kTinyBase);
+  r = frerec("run tiny.yaml train.epohcs=2", dir_);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("did you mean 'train.epochs'?"), std::string::npos) << r.output;
+  r = frerec("run tiny.yaml model.name=resnet51 --dry-run", dir_);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("did you mean 'resnet50'?"), std::string::npos) << r.output;
+  r = frerec("run missing.yaml", dir_);
+  EXPECT_EQ(r.code, 2);
+  r = frerec("run tiny.yaml --cell 7", dir_);
+  EXPECT_EQ(r.code, 2) << r.output;
+}
+
+TEST_F(Cli, TinyGridRunsResumesAndReports) {
+  write("grid.yaml", std::string(kTinyBase) + "grid:\n  method.name: [raw, mixup]\n  seed: [0, 1]\n");
+  Result r = frerec("run grid.yaml --dry-run", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("[3] demo_mri/mixup/resnet18/seed=1"), std::string::npos) << r.output;
+
+  r = frerec("run grid.yaml", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("4 ran, 0 skipped"), std::string::npos) << r.output;
+  const fs::path root = dir_ / "results/grid";
+  for (const char* cell : {"demo_mri/raw/resnet18/seed=0", "demo_mri/mixup/resnet18/seed=1"}) {
+    const auto record = json(root / cell / "record.json");
+    EXPECT_EQ(record["status"], "ok");
+    const double auc = record["metrics"]["auc"];
+    EXPECT_GE(auc, 0.0);
+    EXPECT_LE(auc, 1.0);
+    EXPECT_EQ(record["metrics"]["test_images"], 32);
+    EXPECT_TRUE(record["environment"]["libraries"].contains("libtorch"));
+    EXPECT_TRUE(fs::exists(root / cell / "predictions.csv"));
+    EXPECT_TRUE(fs::exists(root / cell / "train_log.jsonl"));
+    EXPECT_TRUE(fs::exists(root / cell / "config.yaml"));
+  }
+  const std::string table = read_file(root / "table2.md");
+  EXPECT_NE(table.find("| demo_mri / resnet18 | raw |"), std::string::npos) << table;
+  EXPECT_NE(table.find("mixup"), std::string::npos) << table;
+
+  // Resume: everything is done; report is idempotent.
+  r = frerec("run grid.yaml", dir_);
+  EXPECT_NE(r.output.find("0 ran, 4 skipped"), std::string::npos) << r.output;
+  r = frerec("report results/grid", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(read_file(root / "table2.md"), table);
+  // Same seed, same config → identical metrics (determinism on CPU).
+  r = frerec("run grid.yaml --cell 0 --fresh --results-dir again", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(json(dir_ / "again/grid/demo_mri/raw/resnet18/seed=0/record.json")["metrics"]["auc"],
+            json(root / "demo_mri/raw/resnet18/seed=0/record.json")["metrics"]["auc"]);
+  // The cache holds the image sets; `cache ls` shows them.
+  r = frerec("cache ls", dir_);
+  EXPECT_NE(r.output.find("images"), std::string::npos) << r.output;
+}
+
+// Exports demo images as a folder tree (real/<split>/<class>/*.png).
+void export_demo(const fs::path& dir, const std::string& out, int seed) {
+  const Result r = frerec("datasets export demo_mri --out " + out + " image_size=32 data_seed=" + std::to_string(seed) +
+                              " counts.train.positive=24 counts.train.negative=24 counts.test.positive=8"
+                              " counts.test.negative=8",
+                          dir);
+  ASSERT_EQ(r.code, 0) << r.output;
+}
+
+// "Synthetic" stand-ins with generator-like spectral artefacts: each real image is
+// downsampled 2x, upsampled with nearest neighbours and given a faint checkerboard (the
+// transposed-convolution signature), so their high frequencies differ from real images'.
+void write_artefacted_copies(const fs::path& real_dir, const fs::path& out) {
+  for (const auto& path : io::list_images(real_dir, true)) {
+    Image im = io::read_image(path).image;
+    Image fake(im.channels, im.height, im.width);
+    for (int c = 0; c < im.channels; ++c)
+      for (int y = 0; y < im.height; ++y)
+        for (int x = 0; x < im.width; ++x) {
+          const int y0 = y & ~1, x0 = x & ~1;
+          float v = 0.25f * (im.at(c, y0, x0) + im.at(c, y0 + 1, x0) + im.at(c, y0, x0 + 1) + im.at(c, y0 + 1, x0 + 1));
+          v += ((x + y) % 2 == 0 ? 0.04f : -0.04f);
+          fake.at(c, y, x) = std::min(1.0f, std::max(0.0f, v));
+        }
+    const fs::path target = out / fs::relative(path, real_dir);
+    fs::create_directories(target.parent_path());
+    io::write_png(target, fake, 8);
+  }
+}
+
+// A tiny auto-encoder and SHR settings so CPU tests take seconds.
+const std::vector<std::string> kTinyFreRec = {
+    "shr.k=8", "dae.epochs=2", "dae.batch_size=8", "dae.patch_size=16", "dae.network.dim=8",
+    "dae.network.num_blocks=[1,1,1,1]", "dae.network.num_refinement_blocks=1", "dae_val_images=8"};
+
+std::string tiny_frerec(const std::string& prefix) {
+  std::string out;
+  for (const auto& kv : kTinyFreRec) out += " " + prefix + kv;
+  return out;
+}
+
+TEST_F(Cli, CalibrateSpectraAndImageQuality) {
+  export_demo(dir_, "demo_export", 3);
+  write_artefacted_copies(dir_ / "demo_export/train", dir_ / "fake");
+  // SHR only.
+  Result r = frerec("calibrate --stage shr --real demo_export/train --synthetic fake --out cal_shr shr.k=8", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto summary = json(dir_ / "cal_shr/calibration.json");
+  EXPECT_EQ(summary["images"], 48);
+  EXPECT_TRUE(fs::exists(dir_ / "cal_shr/positive"));
+  const double before = summary["spectral_gap"]["before"]["high_band"];
+  const double after_shr = summary["spectral_gap"]["after"]["high_band"];
+  EXPECT_GT(before, 0.02) << "the artefacted copies must differ spectrally";
+  EXPECT_LT(after_shr, before) << r.output;
+
+  // Full FreRec: trains the tiny auto-encoder (saved for reuse), then calibrates.
+  r = frerec("calibrate --real demo_export/train --synthetic fake --out cal_full" + tiny_frerec(""), dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  summary = json(dir_ / "cal_full/calibration.json");
+  EXPECT_TRUE(fs::exists(dir_ / "cal_full/dae_checkpoint.pt"));
+  const double after_full = summary["spectral_gap"]["after"]["high_band"];
+  EXPECT_LT(after_full, before) << r.output;
+  EXPECT_GT(summary["output_vs_input"]["psnr_mean"].get<double>(), 15.0) << r.output;
+  // Reusing the checkpoint gives the same images (the calibration cache or a recomputation).
+  r = frerec("calibrate --real demo_export/train --synthetic fake --out cal_again --checkpoint cal_full/dae_checkpoint.pt "
+             "shr.k=8",
+             dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(read_file(dir_ / "cal_again/positive/" / fs::directory_iterator(dir_ / "cal_full/positive")->path().filename()),
+            read_file(fs::directory_iterator(dir_ / "cal_full/positive")->path()));
+
+  // Spectra figures and gaps.
+  r = frerec("spectra --real demo_export/train --synthetic fake --calibrated cal_full --out spectra", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const char* f : {"mean_log_spectra.png", "mean_log_spectra.svg", "spectral_profiles.png", "spectra.json"})
+    EXPECT_TRUE(fs::exists(dir_ / "spectra" / f)) << f;
+  const auto spectra = json(dir_ / "spectra/spectra.json");
+  EXPECT_NEAR(spectra["spectral_gap"]["synthetic"]["high_band"].get<double>(), before, 1e-9);
+
+  // Image quality of two folders matched by name.
+  r = frerec("metrics image-quality --reference fake --test cal_shr --json", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(r.output.substr(r.output.find('{')))["pairs"], 48);
+
+  // Bad input: mismatched sizes name both shapes; one line, non-zero exit.
+  fs::create_directories(dir_ / "big");
+  io::write_png(dir_ / "big/a.png", Image(1, 40, 40, 0.5f), 8);
+  r = frerec("calibrate --stage shr --real demo_export/train --synthetic big --out bad", dir_);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("1x32x32"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1x40x40"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, GdaAndFreRecCellsUseTheSyntheticPool) {
+  export_demo(dir_, "synth_export", 11);
+  std::string text = kTinyBase;
+  text.insert(text.find("model:"), "  synthetic: {name: synthetic_folder, root: synth_export/train, generator: demo11}\n");
+  text.insert(text.find("  counts:") + 10, "    synthetic: {positive: 16, negative: 16}\n");
+  write("gda.yaml", text);
+  const std::string overrides = " method.name=[gda,gda_frerec]" + tiny_frerec("method.gda_frerec.");
+  Result r = frerec("run gda.yaml" + overrides, dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto gda = json(dir_ / "results/gda/demo_mri/gda/resnet18/seed=0/record.json");
+  EXPECT_EQ(gda["extra"]["method"]["train_synthetic"], 32) << gda.dump(2);
+  const auto frerec_record = json(dir_ / "results/gda/demo_mri/gda_frerec/resnet18/seed=0/record.json");
+  EXPECT_EQ(frerec_record["extra"]["method"]["train_synthetic"], 32);
+  EXPECT_EQ(frerec_record["extra"]["method"]["frerec"]["stage"], "full");
+  EXPECT_EQ(frerec_record["extra"]["method"]["frerec"]["calibrated"].size(), 3u);
+  // The second run reuses the cached auto-encoder and calibrated images.
+  r = frerec("run gda.yaml --fresh -v" + overrides, dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.find("training the RHM auto-encoder"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace frerec
