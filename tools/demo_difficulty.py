@@ -8,7 +8,7 @@ task and reports the test AUC (300 + 300 images). Run from the repository root:
     /usr/bin/python3 tools/demo_difficulty.py /tmp/demo_export
 
 Independent of the C++ framework: reads the PNG folders + manifest.csv written by
-export_task, uses PyTorch and scikit-learn only. Seeded; CPU; ~1 min per task on 2 cores.
+export_task, uses PyTorch and scikit-learn only. Seeded; CPU; a few minutes per task on 2 busy cores.
 """
 import csv
 import sys
@@ -35,11 +35,11 @@ def load(root: Path, split: str):
 def small_cnn(channels: int) -> torch.nn.Module:
     def block(i, o):
         return [torch.nn.Conv2d(i, o, 3, padding=1), torch.nn.BatchNorm2d(o), torch.nn.ReLU(), torch.nn.MaxPool2d(2)]
-    return torch.nn.Sequential(*block(channels, 16), *block(16, 32), *block(32, 64),
-                               torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(64, 1))
+    return torch.nn.Sequential(*block(channels, 8), *block(8, 16), *block(16, 32),
+                               torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(32, 1))
 
 
-def run(root: Path, epochs: int = 20, seed: int = 0) -> float:
+def run(root: Path, epochs: int = 15, seed: int = 0) -> float:
     torch.manual_seed(seed)
     x_train, y_train = load(root, "train")
     x_test, y_test = load(root, "test")

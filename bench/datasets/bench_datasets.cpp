@@ -111,6 +111,6 @@ void BM_StreamRead(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_CacheBuild)->Unit(benchmark::kMillisecond)->Iterations(1);
-BENCHMARK(BM_StreamRead)->Arg(256)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_CacheBuild)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_StreamRead)->Arg(256)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 BENCHMARK_MAIN();

@@ -9,7 +9,8 @@
 //               Poisson-like quantum noise.
 //   demo_fundus RGB fundus photograph: orange-red disc with vignetting, optic disc and
 //               cup, macula, branching vessel tree; positive = microaneurysms,
-//               haemorrhages and/or exudates (1–12 lesions, a few pixels each). Colour and
+//               haemorrhages and/or exudates (1–9 low-contrast lesions of 1–3 px at 64 px;
+//               pale drusen-like spots appear in both classes). Colour and
 //               illumination variation, sensor noise.
 // Each image is rendered at 2× the target size and box-downsampled; lesion sizes are set in
 // pixels of a 64-pixel image and scale with the size, so the label evidence is fine detail.
@@ -25,7 +26,7 @@
 namespace frerec::datasets::demo {
 
 // Bumped whenever the rendering changes (part of the image-cache key).
-constexpr int kGeneratorVersion = 1;
+constexpr int kGeneratorVersion = 2;
 
 Image render_mri(int size, std::uint64_t image_seed, int label);
 Image render_cxr(int size, std::uint64_t image_seed, int label);

@@ -66,13 +66,13 @@ Image render_fundus(int size, std::uint64_t seed, int label) {
     grow(rng, disc_x, disc_y, a[0] + rng.normal(0, 0.12), a[1] * rng.uniform(0.85, 1.15), a[2], 0, field, vessels);
   // Pale drusen-like spots in both classes (distractors), lesions in positives.
   std::vector<Lesion> lesions;
-  const int n_drusen = rng.range(0, 3);
+  const int n_drusen = rng.range(0, 4);
   for (int k = 0; k < n_drusen; ++k) {
     const double ang = rng.uniform(0, 2 * kPi), rad = rng.uniform(0.1, 0.7) * field;
     lesions.push_back({rad * std::cos(ang), rad * std::sin(ang), rng.uniform(0.5, 0.9) * 2.0 / 64, 0.06, 0.06, 0.02});
   }
   if (label == 1) {
-    const int n_ma = rng.range(0, 6), n_haem = rng.range(0, 3), n_exudate = rng.range(0, 5);
+    const int n_ma = rng.range(0, 4), n_haem = rng.range(0, 2), n_exudate = rng.range(0, 3);
     const int total = n_ma + n_haem + n_exudate;
     const int extra_ma = total == 0 ? 1 : 0;
     auto spot_near_macula = [&](double spread) {
@@ -81,15 +81,15 @@ Image render_fundus(int size, std::uint64_t seed, int label) {
     };
     for (int k = 0; k < n_ma + extra_ma; ++k) {  // microaneurysms: tiny dark red dots
       auto [x, y] = spot_near_macula(0.3);
-      lesions.push_back({x, y, rng.uniform(0.55, 0.9) * 2.0 / 64, -0.35, -0.22, -0.08});
+      lesions.push_back({x, y, rng.uniform(0.5, 0.8) * 2.0 / 64, -0.22, -0.14, -0.05});
     }
     for (int k = 0; k < n_haem; ++k) {  // blot haemorrhages: larger, darker
       auto [x, y] = spot_near_macula(0.35);
-      lesions.push_back({x, y, rng.uniform(1.0, 2.0) * 2.0 / 64, -0.4, -0.25, -0.08});
+      lesions.push_back({x, y, rng.uniform(0.9, 1.6) * 2.0 / 64, -0.26, -0.16, -0.05});
     }
     for (int k = 0; k < n_exudate; ++k) {  // hard exudates: small yellow-white flecks
       auto [x, y] = spot_near_macula(0.25);
-      lesions.push_back({x, y, rng.uniform(0.5, 1.1) * 2.0 / 64, 0.18, 0.3, 0.05});
+      lesions.push_back({x, y, rng.uniform(0.5, 0.9) * 2.0 / 64, 0.12, 0.2, 0.04});
     }
   }
 

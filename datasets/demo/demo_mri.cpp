@@ -40,8 +40,8 @@ Image render_mri(int size, std::uint64_t seed, int label) {
     const double ang = rng.uniform(0, 6.283185307179586), rad = rng.uniform(0.15, 0.55);
     lx = cx + a * rad * std::cos(ang);
     ly = cy + b * rad * std::sin(ang);
-    lr = rng.uniform(1.6, 3.2) * 2.0 / 64.0;  // radius in normalised units (1.6–3.2 px at 64)
-    strength = rng.uniform(0.35, 1.0);
+    lr = rng.uniform(2.0, 3.6) * 2.0 / 64.0;  // radius in normalised units (2.0–3.6 px at 64)
+    strength = rng.uniform(0.6, 1.0);
   }
 
   for (int j = 0; j < n; ++j) {
