@@ -1,7 +1,8 @@
 // Training throughput of the classifiers on the CPU: images/s of one SGD step (forward,
 // cross-entropy, backward, SGD with momentum) on a batch of 32 random images, 3 channels,
 // 2 classes, 2 intra-op threads. Targets in bench/models/README.md; the Python side is
-// tools/bench_torch_train.py.
+// tools/bench_torch_train.py. The CPU column is the process CPU time (all threads) per
+// step: on a shared, loaded machine CPU-ms per image compares better than wall-clock rates.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -9,6 +10,8 @@
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/sgd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include "models/classifiers/classifier.h"
@@ -17,10 +20,15 @@
 namespace {
 
 constexpr int64_t kBatch = 32;
-constexpr int kThreads = 2;
+// FREREC_BENCH_THREADS overrides the 2 intra-op threads (1 thread is the most robust
+// comparison on a loaded machine: no OpenMP spin-waiting).
+int bench_threads() {
+  const char* env = std::getenv("FREREC_BENCH_THREADS");
+  return env ? std::max(1, std::atoi(env)) : 2;
+}
 
 void train_step(benchmark::State& state, const std::string& name, int64_t size, const std::string& extra) {
-  at::set_num_threads(kThreads);
+  at::set_num_threads(bench_threads());
   frerec::models::register_classifiers();
   auto model = frerec::models::create_classifier(
       name, YAML::Load("{in_channels: 3, num_classes: 2, image_size: " + std::to_string(size) + extra + "}"));
@@ -47,7 +55,7 @@ void train_step(benchmark::State& state, const std::string& name, int64_t size, 
 
 #define FREREC_TRAIN_BENCH(NAME, SIZE, EXTRA, ITERS)                                              \
   BENCHMARK_CAPTURE(train_step, NAME##_##SIZE, #NAME, SIZE, EXTRA)                               \
-      ->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(ITERS)
+      ->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()->Iterations(ITERS)
 
 FREREC_TRAIN_BENCH(resnet18, 64, "", 10);
 FREREC_TRAIN_BENCH(resnet50, 64, "", 5);

@@ -37,8 +37,8 @@ DenseLayerImpl::DenseLayerImpl(int64_t num_input_features, int64_t growth_rate, 
 }
 
 torch::Tensor DenseLayerImpl::forward(torch::Tensor x) {
-  torch::Tensor out = conv1->forward(torch::relu(norm1->forward(x)));
-  out = conv2->forward(torch::relu(norm2->forward(out)));
+  torch::Tensor out = conv1->forward(norm1->forward(x).relu_());
+  out = conv2->forward(norm2->forward(out).relu_());
   if (drop_rate_ > 0.0) {
     out = nn::functional::dropout(out, nn::functional::DropoutFuncOptions().p(drop_rate_).training(is_training()));
   }
@@ -71,7 +71,7 @@ TransitionImpl::TransitionImpl(int64_t num_input_features, int64_t num_output_fe
 }
 
 torch::Tensor TransitionImpl::forward(torch::Tensor x) {
-  return torch::avg_pool2d(conv->forward(torch::relu(norm->forward(x))), {2, 2}, {2, 2});
+  return torch::avg_pool2d(conv->forward(norm->forward(x).relu_()), {2, 2}, {2, 2});
 }
 
 DenseNetImpl::DenseNetImpl(const DenseNetConfig& config) : Classifier("DenseNet"), config_(config) {
@@ -101,7 +101,7 @@ DenseNetImpl::DenseNetImpl(const DenseNetConfig& config) : Classifier("DenseNet"
 
 torch::Tensor DenseNetImpl::features(torch::Tensor x) {
   check_input(x, config_.in_channels, "densenet");
-  x = torch::relu(features_module->forward(x));
+  x = features_module->forward(x).relu_();
   return torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
 }
 

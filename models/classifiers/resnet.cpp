@@ -42,9 +42,10 @@ BasicBlockImpl::BasicBlockImpl(int64_t inplanes, int64_t planes, int64_t stride,
 
 torch::Tensor BasicBlockImpl::forward(torch::Tensor x) {
   torch::Tensor identity = downsample ? downsample->forward(x) : x;
-  torch::Tensor out = torch::relu(bn1->forward(conv1->forward(x)));
+  // In-place ReLU and residual add, as torchvision (saves allocations in training).
+  torch::Tensor out = bn1->forward(conv1->forward(x)).relu_();
   out = bn2->forward(conv2->forward(out));
-  return torch::relu(out + identity);
+  return out.add_(identity).relu_();
 }
 
 BottleneckImpl::BottleneckImpl(int64_t inplanes, int64_t planes, int64_t stride, nn::Sequential downsample_in) {
@@ -60,10 +61,10 @@ BottleneckImpl::BottleneckImpl(int64_t inplanes, int64_t planes, int64_t stride,
 
 torch::Tensor BottleneckImpl::forward(torch::Tensor x) {
   torch::Tensor identity = downsample ? downsample->forward(x) : x;
-  torch::Tensor out = torch::relu(bn1->forward(conv1->forward(x)));
-  out = torch::relu(bn2->forward(conv2->forward(out)));
+  torch::Tensor out = bn1->forward(conv1->forward(x)).relu_();
+  out = bn2->forward(conv2->forward(out)).relu_();
   out = bn3->forward(conv3->forward(out));
-  return torch::relu(out + identity);
+  return out.add_(identity).relu_();
 }
 
 ResNetImpl::ResNetImpl(const ResNetConfig& config) : Classifier("ResNet"), config_(config) {
@@ -102,7 +103,7 @@ nn::Sequential ResNetImpl::make_layer(int64_t planes, int64_t blocks, int64_t st
 
 torch::Tensor ResNetImpl::features(torch::Tensor x) {
   check_input(x, config_.in_channels, "resnet");
-  x = maxpool->forward(torch::relu(bn1->forward(conv1->forward(x))));
+  x = maxpool->forward(bn1->forward(conv1->forward(x)).relu_());
   x = layer4->forward(layer3->forward(layer2->forward(layer1->forward(x))));
   return torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
 }
