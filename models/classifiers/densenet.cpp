@@ -55,11 +55,12 @@ DenseBlockImpl::DenseBlockImpl(int64_t num_layers, int64_t num_input_features, i
 }
 
 torch::Tensor DenseBlockImpl::forward(torch::Tensor x) {
-  // torchvision keeps a list and concatenates it before every layer; growing one tensor
-  // gives the same values with less copying.
-  torch::Tensor all = x;
-  for (auto& layer : layers_) all = torch::cat({all, layer->forward(all)}, 1);
-  return all;
+  // As torchvision: keep every layer's output and concatenate them before each layer (a
+  // chain of cat(all, new) gives the same values but measured a few % slower in training:
+  // its backward accumulates full-width gradients at every step of the chain).
+  std::vector<torch::Tensor> features{x};
+  for (auto& layer : layers_) features.push_back(layer->forward(torch::cat(features, 1)));
+  return torch::cat(features, 1);
 }
 
 TransitionImpl::TransitionImpl(int64_t num_input_features, int64_t num_output_features) {
