@@ -286,58 +286,6 @@ std::vector<Image> ImageCacheFile::read_rows(const std::vector<std::size_t>& ind
   return read_spans(spans);
 }
 
-namespace {
-
-// Reads a root string attribute in the file's own character set.
-std::string string_attribute(hid_t file, const char* name) {
-  if (H5Aexists(file, name) <= 0) return "";
-  Handle attribute(H5Aopen(file, name, H5P_DEFAULT), H5Aclose);
-  if (attribute < 0) return "";
-  Handle type(H5Aget_type(attribute), H5Tclose);
-  if (H5Tget_class(type) != H5T_STRING) return "";
-  Handle memtype(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_cset(memtype, H5Tget_cset(type));
-  std::string value;
-  if (H5Tis_variable_str(type) > 0) {
-    H5Tset_size(memtype, H5T_VARIABLE);
-    char* text = nullptr;
-    if (H5Aread(attribute, memtype, &text) >= 0 && text != nullptr) {
-      value = text;
-      H5free_memory(text);
-    }
-  } else {
-    const std::size_t size = H5Tget_size(type);
-    H5Tset_size(memtype, size);
-    std::string buffer(size, '\0');
-    if (H5Aread(attribute, memtype, buffer.data()) >= 0) value = buffer.c_str();
-  }
-  return value;
-}
-
-// Workaround (reported to the lead): ArtifactCache's attribute reader converts the UTF-8
-// strings it writes into an ASCII memory type, which HDF5 1.10 refuses, so every artifact
-// looks incomplete and is rebuilt. A complete artifact whose key matches is used directly.
-bool complete_artifact(const fs::path& path, const ArtifactKey& key) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return false;
-  std::lock_guard<std::mutex> lock(hdf5_mutex());
-  H5E_auto2_t old_function = nullptr;
-  void* old_data = nullptr;
-  H5Eget_auto2(H5E_DEFAULT, &old_function, &old_data);
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  bool ok = false;
-  {
-    Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-    ok = file >= 0 && string_attribute(file, "frerec_complete") == "1" &&
-         string_attribute(file, "frerec_key") == key.digest() &&
-         string_attribute(file, "frerec_code_version") == key.code_version;
-  }
-  H5Eset_auto2(H5E_DEFAULT, old_function, old_data);
-  return ok;
-}
-
-}  // namespace
-
 std::shared_ptr<const ImageCacheFile> cached_image_file(ArtifactCache& cache, const DatasetSource& source,
                                                         const std::string& set_name,
                                                         const std::vector<Record>& records,
@@ -350,12 +298,9 @@ std::shared_ptr<const ImageCacheFile> cached_image_file(ArtifactCache& cache, co
                ";size=" + std::to_string(options.size) +
                ";interpolation=" + io::interpolation_name(options.interpolation);
   key.code_version = "1";
-  fs::path path = cache.path_for(key);
-  if (!complete_artifact(path, key)) {
-    path = cache.get_or_build(key, [&](const fs::path& tmp) {
-      build_image_file(tmp, source, records, options, strict, threads, stats);
-    });
-  }
+  const fs::path path = cache.get_or_build(key, [&](const fs::path& tmp) {
+    build_image_file(tmp, source, records, options, strict, threads, stats);
+  });
   auto file = std::make_shared<const ImageCacheFile>(path);
   return file;
 }

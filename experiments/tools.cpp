@@ -165,12 +165,20 @@ int spectra_command(const SpectraArgs& args, const RunContext& run) {
   fig1.title = "Mean log-amplitude spectra (centred)";
   report::Heatmap a{"real", h, w, real_log, std::nullopt, std::nullopt, false, "ln|F|"};
   report::Heatmap b{"synthetic", h, w, synth_log, a.vmin, a.vmax, false, "ln|F|"};
-  double lo = 1e300, hi = -1e300;
-  for (double v : real_log) lo = std::min(lo, v), hi = std::max(hi, v);
-  for (double v : synth_log) lo = std::min(lo, v), hi = std::max(hi, v);
-  a.vmin = b.vmin = lo;
-  a.vmax = b.vmax = hi;
-  report::Heatmap d{"synthetic − real", h, w, difference, std::nullopt, std::nullopt, true, "Δ ln|F|"};
+  // Robust colour limits (1st–99th percentile): a few exactly-zero bins (ln 1e-8) of
+  // generated images would otherwise flatten the maps.
+  auto percentile = [](std::vector<double> v, double q) {
+    std::sort(v.begin(), v.end());
+    return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
+  };
+  std::vector<double> both = real_log;
+  both.insert(both.end(), synth_log.begin(), synth_log.end());
+  a.vmin = b.vmin = percentile(both, 0.01);
+  a.vmax = b.vmax = percentile(both, 0.99);
+  std::vector<double> magnitude;
+  for (double v : difference) magnitude.push_back(std::fabs(v));
+  const double limit = std::max(1e-6, percentile(magnitude, 0.99));
+  report::Heatmap d{"synthetic − real", h, w, difference, -limit, limit, true, "Δ ln|F|"};
   fig1.panels = {a, b, d};
   save_figure(fig1, args.out / "mean_log_spectra");
 

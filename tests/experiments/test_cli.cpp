@@ -105,16 +105,17 @@ TEST_F(Cli, ConfigErrorsAreOneLineWithExitCode2) {
 }
 
 TEST_F(Cli, TinyGridRunsResumesAndReports) {
-  write("grid.yaml", std::string(kTinyBase) + "grid:\n  method.name: [raw, mixup]\n  seed: [0, 1]\n");
+  write("grid.yaml", std::string(kTinyBase) + "grid:\n  method.name: [raw, autoaugment, mixup, afa]\n  seed: [0, 1]\n");
   Result r = frerec("run grid.yaml --dry-run", dir_);
   ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find("[3] demo_mri/mixup/resnet18/seed=1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[7] demo_mri/afa/resnet18/seed=1"), std::string::npos) << r.output;
 
   r = frerec("run grid.yaml", dir_);
   ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find("4 ran, 0 skipped"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("8 ran, 0 skipped"), std::string::npos) << r.output;
   const fs::path root = dir_ / "results/grid";
-  for (const char* cell : {"demo_mri/raw/resnet18/seed=0", "demo_mri/mixup/resnet18/seed=1"}) {
+  for (const char* cell : {"demo_mri/raw/resnet18/seed=0", "demo_mri/autoaugment/resnet18/seed=0",
+                           "demo_mri/mixup/resnet18/seed=1", "demo_mri/afa/resnet18/seed=1"}) {
     const auto record = json(root / cell / "record.json");
     EXPECT_EQ(record["status"], "ok");
     const double auc = record["metrics"]["auc"];
@@ -128,11 +129,12 @@ TEST_F(Cli, TinyGridRunsResumesAndReports) {
   }
   const std::string table = read_file(root / "table2.md");
   EXPECT_NE(table.find("| demo_mri / resnet18 | raw |"), std::string::npos) << table;
-  EXPECT_NE(table.find("mixup"), std::string::npos) << table;
+  for (const char* method : {"| autoaugment |", "| mixup |", "| afa |"})
+    EXPECT_NE(table.find(method), std::string::npos) << table;
 
   // Resume: everything is done; report is idempotent.
   r = frerec("run grid.yaml", dir_);
-  EXPECT_NE(r.output.find("0 ran, 4 skipped"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("0 ran, 8 skipped"), std::string::npos) << r.output;
   r = frerec("report results/grid", dir_);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(read_file(root / "table2.md"), table);
@@ -245,11 +247,16 @@ TEST_F(Cli, GdaAndFreRecCellsUseTheSyntheticPool) {
   text.insert(text.find("model:"), "  synthetic: {name: synthetic_folder, root: synth_export/train, generator: demo11}\n");
   text.insert(text.find("  counts:") + 10, "    synthetic: {positive: 16, negative: 16}\n");
   write("gda.yaml", text);
-  const std::string overrides = " method.name=[gda,gda_frerec]" + tiny_frerec("method.gda_frerec.");
+  export_demo(dir_, "external_export", 13);
+  const std::string overrides = " method.name=[gda,gda_external,gda_frerec] method.gda_external.root=external_export/train"
+                                " method.gda_external.generator=DoGE-standin" + tiny_frerec("method.gda_frerec.");
   Result r = frerec("run gda.yaml" + overrides, dir_);
   ASSERT_EQ(r.code, 0) << r.output;
   const auto gda = json(dir_ / "results/gda/demo_mri/gda/resnet18/seed=0/record.json");
   EXPECT_EQ(gda["extra"]["method"]["train_synthetic"], 32) << gda.dump(2);
+  const auto external = json(dir_ / "results/gda/demo_mri/gda_external/resnet18/seed=0/record.json");
+  EXPECT_EQ(external["extra"]["method"]["train_synthetic"], 32) << external.dump(2);
+  EXPECT_EQ(external["extra"]["method"]["synthetic_generator"], "DoGE-standin") << external.dump(2);
   const auto frerec_record = json(dir_ / "results/gda/demo_mri/gda_frerec/resnet18/seed=0/record.json");
   EXPECT_EQ(frerec_record["extra"]["method"]["train_synthetic"], 32);
   EXPECT_EQ(frerec_record["extra"]["method"]["frerec"]["stage"], "full");
