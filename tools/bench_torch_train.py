@@ -54,12 +54,13 @@ def main():
             opt.step()
 
         step()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         for _ in range(args.steps):
             step()
-        elapsed = time.perf_counter() - start
-        print(f"{name:16s} {args.size:4d}  {args.batch * args.steps / elapsed:8.1f} img/s  "
-              f"({elapsed / args.steps * 1000:.0f} ms/step)")
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        images = args.batch * args.steps
+        print(f"{name:16s} {args.size:4d}  {images / elapsed:8.1f} img/s  ({elapsed / args.steps * 1000:.0f} ms/step, "
+              f"process CPU {cpu / args.steps * 1000:.0f} ms/step = {cpu / images * 1000:.1f} CPU-ms/img)")
 
 
 if __name__ == "__main__":
