@@ -6,11 +6,12 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <ctime>
 
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
+#include "framework/core/system_info.h"
+#include "framework/cache/hdf5_io.h"
 
 namespace frerec {
 namespace fs = std::filesystem;
@@ -32,76 +33,28 @@ class QuietHdf5 {
   void* old_data_ = nullptr;
 };
 
-std::string read_string_attribute(hid_t object, const std::string& name) {
-  if (H5Aexists(object, name.c_str()) <= 0) return "";
-  const hid_t attribute = H5Aopen(object, name.c_str(), H5P_DEFAULT);
-  if (attribute < 0) return "";
-  const hid_t type = H5Aget_type(attribute);
-  std::string value;
-  if (H5Tget_class(type) == H5T_STRING) {
-    if (H5Tis_variable_str(type) > 0) {
-      char* text = nullptr;
-      const hid_t memtype = H5Tcopy(H5T_C_S1);
-      H5Tset_size(memtype, H5T_VARIABLE);
-      H5Tset_cset(memtype, H5Tget_cset(type));
-      if (H5Aread(attribute, memtype, &text) >= 0 && text != nullptr) {
-        value = text;
-        H5free_memory(text);
-      }
-      H5Tclose(memtype);
-    } else {
-      const std::size_t size = H5Tget_size(type);
-      std::string buffer(size, '\0');
-      if (H5Aread(attribute, type, buffer.data()) >= 0) value = std::string(buffer.c_str());
-    }
+// Why the artifact at `path` cannot be used for `key` ("" when it can).
+// Opens an HDF5 file read-only without HDF5's error printing; null when it cannot be opened.
+std::unique_ptr<h5::File> open_quietly(const fs::path& path) {
+  QuietHdf5 quiet;
+  try {
+    return std::make_unique<h5::File>(path, "r");
+  } catch (const RunError&) {
+    return nullptr;
   }
-  H5Tclose(type);
-  H5Aclose(attribute);
-  return value;
-}
-
-void write_string_attribute(hid_t object, const std::string& name, const std::string& value) {
-  if (H5Aexists(object, name.c_str()) > 0) H5Adelete(object, name.c_str());
-  const hid_t type = H5Tcopy(H5T_C_S1);
-  H5Tset_size(type, H5T_VARIABLE);
-  H5Tset_cset(type, H5T_CSET_UTF8);
-  const hid_t space = H5Screate(H5S_SCALAR);
-  const hid_t attribute = H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT);
-  const char* text = value.c_str();
-  const herr_t status = attribute >= 0 ? H5Awrite(attribute, type, &text) : -1;
-  if (attribute >= 0) H5Aclose(attribute);
-  H5Sclose(space);
-  H5Tclose(type);
-  if (status < 0) throw RunError("cache: cannot write attribute '" + name + "'");
-}
-
-std::string iso_time_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
 }
 
 // Why the artifact at `path` cannot be used for `key` ("" when it can).
 std::string invalid_reason(const fs::path& path, const ArtifactKey& key) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return "missing";
-  QuietHdf5 quiet;
-  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (file < 0) return "cannot be opened as HDF5 (truncated or corrupt)";
-  std::string reason;
-  if (read_string_attribute(file, "frerec_complete") != "1")
-    reason = "incomplete (no frerec_complete attribute)";
-  else if (read_string_attribute(file, "frerec_key") != key.digest())
-    reason = "key mismatch";
-  else if (read_string_attribute(file, "frerec_format_version") != kFormatVersion)
-    reason = "written by another format version";
-  else if (read_string_attribute(file, "frerec_code_version") != key.code_version)
-    reason = "made by another code version";
-  H5Fclose(file);
-  return reason;
+  const auto file = open_quietly(path);
+  if (!file) return "cannot be opened as HDF5 (truncated or corrupt)";
+  if (h5::read_attribute(*file, "frerec_complete") != "1") return "incomplete (no frerec_complete attribute)";
+  if (h5::read_attribute(*file, "frerec_key") != key.digest()) return "key mismatch";
+  if (h5::read_attribute(*file, "frerec_format_version") != kFormatVersion) return "written by another format version";
+  if (h5::read_attribute(*file, "frerec_code_version") != key.code_version) return "made by another code version";
+  return "";
 }
 
 class FileLock {
@@ -168,17 +121,15 @@ fs::path ArtifactCache::get_or_build(const ArtifactKey& key, const std::function
   try {
     build(temporary);
     if (!fs::exists(temporary)) throw InternalError("cache: builder for '" + key.kind + "' wrote no file");
-    const hid_t file = H5Fopen(temporary.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-    if (file < 0) throw RunError("cache: builder for '" + key.kind + "' wrote an unreadable HDF5 file");
-    write_string_attribute(file, "frerec_kind", key.kind);
-    write_string_attribute(file, "frerec_key", key.digest());
-    write_string_attribute(file, "frerec_inputs", key.inputs);
-    write_string_attribute(file, "frerec_params", key.params);
-    write_string_attribute(file, "frerec_code_version", key.code_version);
-    write_string_attribute(file, "frerec_format_version", kFormatVersion);
-    write_string_attribute(file, "frerec_created", iso_time_now());
-    write_string_attribute(file, "frerec_complete", "1");
-    H5Fclose(file);
+    {
+      const h5::File file(temporary, "a");  // RunError when the builder wrote no valid HDF5
+      for (const auto& [name, value] : std::vector<std::pair<const char*, std::string>>{
+               {"frerec_kind", key.kind}, {"frerec_key", key.digest()}, {"frerec_inputs", key.inputs},
+               {"frerec_params", key.params}, {"frerec_code_version", key.code_version},
+               {"frerec_format_version", kFormatVersion}, {"frerec_created", iso_time_utc()},
+               {"frerec_complete", "1"}})  // complete last
+        h5::write_attribute(file, name, value);
+    }
     commit_atomic(temporary, path);
   } catch (...) {
     std::error_code ec;
@@ -200,14 +151,7 @@ std::vector<ArtifactEntry> ArtifactCache::list() const {
     entry.key = item.path().stem().string();
     entry.bytes = item.file_size();
     entry.modified = item.last_write_time();
-    {
-      QuietHdf5 quiet;
-      const hid_t file = H5Fopen(item.path().c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-      if (file >= 0) {
-        entry.complete = read_string_attribute(file, "frerec_complete") == "1";
-        H5Fclose(file);
-      }
-    }
+    if (const auto file = open_quietly(item.path())) entry.complete = h5::read_attribute(*file, "frerec_complete") == "1";
     entries.push_back(entry);
   }
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
@@ -234,12 +178,8 @@ std::size_t ArtifactCache::clear(std::chrono::seconds older_than) {
 }
 
 std::string read_h5_string_attribute(const fs::path& file_path, const std::string& name) {
-  QuietHdf5 quiet;
-  const hid_t file = H5Fopen(file_path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (file < 0) return "";
-  std::string value = read_string_attribute(file, name);
-  H5Fclose(file);
-  return value;
+  const auto file = open_quietly(file_path);
+  return file ? h5::read_attribute(*file, name) : "";
 }
 
 }  // namespace frerec

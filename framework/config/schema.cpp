@@ -124,132 +124,85 @@ Field& Schema::add(Field field) {
   return fields_.back();
 }
 
-Schema& Schema::add_bool(const std::string& name, bool default_value, const std::string& doc) {
+namespace {
+Field make_field(const std::string& name, Type type, YAML::Node default_value, const std::string& doc,
+                 std::optional<double> min = std::nullopt, std::optional<double> max = std::nullopt) {
   Field f;
   f.name = name;
-  f.type = Type::kBool;
-  f.default_value = YAML::Node(default_value);
+  f.type = type;
+  f.default_value = std::move(default_value);
   f.doc = doc;
-  add(std::move(f));
+  f.min = min;
+  f.max = max;
+  return f;
+}
+
+template <typename T>
+YAML::Node sequence_of(const std::vector<T>& values) {
+  YAML::Node node(YAML::NodeType::Sequence);
+  for (const auto& v : values) node.push_back(v);
+  return node;
+}
+}  // namespace
+
+Schema& Schema::add_bool(const std::string& name, bool default_value, const std::string& doc) {
+  add(make_field(name, Type::kBool, YAML::Node(default_value), doc));
   return *this;
 }
 
 Schema& Schema::add_int(const std::string& name, long default_value, const std::string& doc,
                         std::optional<double> min, std::optional<double> max) {
-  Field f;
-  f.name = name;
-  f.type = Type::kInt;
-  f.default_value = YAML::Node(default_value);
-  f.doc = doc;
-  f.min = min;
-  f.max = max;
-  add(std::move(f));
+  add(make_field(name, Type::kInt, YAML::Node(default_value), doc, min, max));
   return *this;
 }
 
 Schema& Schema::add_float(const std::string& name, double default_value, const std::string& doc,
                           std::optional<double> min, std::optional<double> max) {
-  Field f;
-  f.name = name;
-  f.type = Type::kFloat;
-  f.default_value = YAML::Node(default_value);
-  f.doc = doc;
-  f.min = min;
-  f.max = max;
-  add(std::move(f));
+  add(make_field(name, Type::kFloat, YAML::Node(default_value), doc, min, max));
   return *this;
 }
 
 Schema& Schema::add_string(const std::string& name, const std::string& default_value, const std::string& doc,
                            std::vector<std::string> choices) {
-  Field f;
-  f.name = name;
-  f.type = Type::kString;
-  f.default_value = YAML::Node(default_value);
-  f.doc = doc;
-  f.choices = std::move(choices);
-  add(std::move(f));
+  add(make_field(name, Type::kString, YAML::Node(default_value), doc)).choices = std::move(choices);
   return *this;
 }
 
 Schema& Schema::add_int_list(const std::string& name, std::vector<long> default_value, const std::string& doc,
                              std::optional<double> min, std::optional<double> max) {
-  Field f;
-  f.name = name;
-  f.type = Type::kIntList;
-  f.default_value = YAML::Node(YAML::NodeType::Sequence);
-  for (long v : default_value) f.default_value.push_back(v);
-  f.doc = doc;
-  f.min = min;
-  f.max = max;
-  add(std::move(f));
+  add(make_field(name, Type::kIntList, sequence_of(default_value), doc, min, max));
   return *this;
 }
 
 Schema& Schema::add_float_list(const std::string& name, std::vector<double> default_value, const std::string& doc,
                                std::optional<double> min, std::optional<double> max) {
-  Field f;
-  f.name = name;
-  f.type = Type::kFloatList;
-  f.default_value = YAML::Node(YAML::NodeType::Sequence);
-  for (double v : default_value) f.default_value.push_back(v);
-  f.doc = doc;
-  f.min = min;
-  f.max = max;
-  add(std::move(f));
+  add(make_field(name, Type::kFloatList, sequence_of(default_value), doc, min, max));
   return *this;
 }
 
 Schema& Schema::add_string_list(const std::string& name, std::vector<std::string> default_value,
                                 const std::string& doc) {
-  Field f;
-  f.name = name;
-  f.type = Type::kStringList;
-  f.default_value = YAML::Node(YAML::NodeType::Sequence);
-  for (const auto& v : default_value) f.default_value.push_back(v);
-  f.doc = doc;
-  add(std::move(f));
+  add(make_field(name, Type::kStringList, sequence_of(default_value), doc));
   return *this;
 }
 
 Schema& Schema::add_map(const std::string& name, Schema sub, const std::string& doc) {
-  Field f;
-  f.name = name;
-  f.type = Type::kMap;
-  f.sub = std::make_shared<const Schema>(std::move(sub));
-  f.doc = doc;
-  add(std::move(f));
+  add(make_field(name, Type::kMap, YAML::Node(), doc)).sub = std::make_shared<const Schema>(std::move(sub));
   return *this;
 }
 
 Schema& Schema::add_any(const std::string& name, const std::string& doc, YAML::Node default_value) {
-  Field f;
-  f.name = name;
-  f.type = Type::kAny;
-  f.default_value = default_value;
-  f.nullable = true;
-  f.doc = doc;
-  add(std::move(f));
+  add(make_field(name, Type::kAny, default_value, doc)).nullable = true;
   return *this;
 }
 
 Schema& Schema::add_required(const std::string& name, Type type, const std::string& doc) {
-  Field f;
-  f.name = name;
-  f.type = type;
-  f.required = true;
-  f.doc = doc;
-  add(std::move(f));
+  add(make_field(name, type, YAML::Node(), doc)).required = true;
   return *this;
 }
 
 Schema& Schema::add_optional(const std::string& name, Type type, const std::string& doc) {
-  Field f;
-  f.name = name;
-  f.type = type;
-  f.nullable = true;
-  f.doc = doc;
-  add(std::move(f));
+  add(make_field(name, type, YAML::Node(), doc)).nullable = true;
   return *this;
 }
 

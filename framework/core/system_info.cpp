@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <opencv2/core/version.hpp>
@@ -67,5 +68,14 @@ std::string host_name() {
 }
 
 std::string frerec_version() { return FREREC_VERSION; }
+
+std::string iso_time_utc() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
 
 }  // namespace frerec

@@ -13,5 +13,6 @@ std::map<std::string, std::string> library_versions();
 std::string git_commit();  // "unknown" when neither git nor the build knows
 std::string host_name();
 std::string frerec_version();
+std::string iso_time_utc();  // e.g. "2026-11-22T03:04:05Z"
 
 }  // namespace frerec

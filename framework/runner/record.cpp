@@ -1,21 +1,11 @@
 #include "framework/runner/record.h"
 
-#include <ctime>
 
 #include "framework/core/atomic_file.h"
 #include "framework/core/system_info.h"
 
 namespace frerec {
 namespace fs = std::filesystem;
-
-std::string iso_time_utc() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
 
 nlohmann::json environment_json(int threads, const std::string& device) {
   nlohmann::json env;

@@ -7,6 +7,8 @@
 #include <optional>
 #include <vector>
 
+#include "framework/core/system_info.h"  // iso_time_utc
+
 namespace frerec {
 
 nlohmann::json environment_json(int threads, const std::string& device);
@@ -16,6 +18,5 @@ void write_json_atomic(const std::filesystem::path& path, const nlohmann::json& 
 // Every finished record (status "ok") below results/<experiment>/, sorted by cell index.
 std::vector<nlohmann::json> collect_records(const std::filesystem::path& experiment_dir);
 
-std::string iso_time_utc();
 
 }  // namespace frerec
