@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "datasets/register.h"
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
 #include "framework/io/image_io.h"
@@ -88,6 +89,7 @@ config::Params data_section_for(const std::string& name, const YAML::Node& overr
   else if (overrides && !overrides.IsNull())
     throw ConfigError("datasets: overrides for '" + name + "' must be a mapping of data keys");
   node["name"] = name;
+  register_all();  // the loaders must be registered for their sub-blocks to validate
   return validate_data_section(node, "data");
 }
 
