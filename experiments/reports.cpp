@@ -115,6 +115,14 @@ report::Table make_table2(const std::vector<nlohmann::json>& records, const std:
     }
   }
   table.mark_best_all(1, 3, true);
+  bool has_reference = false;
+  for (const auto& [group, methods] : cells) has_reference = has_reference || methods.count(reference_method) > 0;
+  if (!has_reference) {  // no reference rows: the p-value column would be empty
+    table.columns.pop_back();
+    for (auto& row : table.rows) row.cells.pop_back();
+    table.notes.push_back("Bold: best, underlined: second within each dataset / backbone group.");
+    return table;
+  }
   table.notes.push_back(fmt::format(
       "Bold: best, underlined: second within each dataset / backbone group. p: two-sided paired tests of AUC against "
       "{} across seeds (Wilcoxon signed-rank exact for n <= 50; with 5 seeds its smallest possible p is 0.0625).",
