@@ -14,8 +14,11 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <cstring>
+
 #include "augmentations/method.h"
 #include "datasets/dataset.h"
+#include "experiments/classifier_training.h"
 #include "experiments/reports.h"
 #include "framework/config/experiment_schema.h"
 #include "framework/core/error.h"
@@ -55,46 +58,17 @@ class ClassifyExperiment : public CellExperiment {
     augmentations::TrainingInputs inputs = method->prepare(cell);
     context.record_extra["method"] = inputs.record;
 
-    // 3. Model.
-    const config::Params model_section = cfg.sub("model");
-    const std::string model_name = model_section.get<std::string>("name");
-    if (!models::classifier_registry().contains(model_name))
-      throw ConfigError(fmt::format("model.name '{}' is not a classifier (classifiers: {})", model_name,
-                                    fmt::join(Catalog::instance().names("models"), ", ")));
-    YAML::Node model_params = YAML::Clone(model_section.sub(model_name).node());
-    model_params["in_channels"] = task.real_train.channels();
-    model_params["image_size"] = task.real_train.height();
-    model_params["num_classes"] = 2;
-    train::seed_global_torch(seed);
-    auto classifier = models::create_classifier(model_name, config::Params(model_params, "model." + model_name));
-    train::ModelHandle model = train::make_model_handle(classifier);
-
-    // 4. Training.
-    train::TrainerOptions options = train::from_params(cfg.sub("train"));
-    options.seed = seed;
-    options.device = context.run.device;
-    options.threads = context.run.threads;
-    train::Trainer trainer(options);
-    augmentations::add_base_transforms(trainer, method_section);
-    method->configure(trainer, model, cell);
-    std::unique_ptr<Progress> bar;
-    trainer.set_progress_callback([&](const train::ProgressInfo& p) {
-      if (!bar) bar = std::make_unique<Progress>("train", static_cast<std::size_t>(p.total_steps), context.run.interactive);
-      bar->set(static_cast<std::size_t>(p.global_step),
-               fmt::format("epoch {}/{} loss {:.4f} wait {:.0f}%", p.epoch, p.epochs, p.loss, 100 * p.data_wait_fraction));
-    });
-    trainer.set_epoch_callback([&](const train::EpochRecord& e) {
-      if (!context.run.interactive)
-        spdlog::info("epoch {}: loss {:.4f}, lr {:.2e}{}, {:.1f}s, data wait {:.0f}%", e.epoch, e.train_loss, e.lr,
-                     e.val_metric ? fmt::format(", val {:.4f}", *e.val_metric) : "", e.seconds,
-                     100 * e.data_wait_fraction_steady);
-    });
-    const train::TrainResult result = trainer.fit(model, *inputs.train, inputs.validation.get(), context.dir);
-    if (bar) bar->finish();
+    // 3–4. Model and training.
+    TrainedClassifier trained = train_classifier(
+        cfg, task.real_train.channels(), task.real_train.height(), *inputs.train, inputs.validation.get(), context.dir,
+        context.run, seed, [&](train::Trainer& trainer, train::ModelHandle& model) { method->configure(trainer, model, cell); },
+        "train");
+    train::ModelHandle& model = trained.model;
+    const train::TrainResult& result = trained.result;
 
     // 5. Evaluation on the real test set.
     const metrics::PredictionTable predictions =
-        train::predict(model, *inputs.test, train::predict_options_from(trainer.options()));
+        train::predict(model, *inputs.test, train::predict_options_from(trained.options));
     metrics::write_predictions_csv(context.dir / "predictions.csv", predictions);
     const config::Params eval = cfg.sub("eval");
     const double threshold = eval.get<double>("threshold");
@@ -109,6 +83,9 @@ class ClassifyExperiment : public CellExperiment {
                           {"test_images", predictions.scores.size()},
                           {"epochs", result.epochs_completed},
                           {"resumed", result.resumed}};
+    // Image quality of calibrated synthetic images (FreRec variants; Table 3's PSNR, SSIM).
+    if (inputs.record.contains("quality"))
+      for (const auto& [key, value] : inputs.record["quality"].items()) out[key] = value;
     if (result.best_val_metric) out["best_val_metric"] = *result.best_val_metric, out["best_epoch"] = result.best_epoch;
     double wait = 0;
     for (const auto& e : result.history) wait += e.data_wait_fraction_steady;
@@ -128,6 +105,76 @@ class ClassifyExperiment : public CellExperiment {
 };
 
 }  // namespace
+
+TrainedClassifier train_classifier(const config::Params& cfg, int channels, int image_size,
+                                   const train::SampleSource& train_source, const train::SampleSource* validation,
+                                   const std::filesystem::path& dir, RunContext& run, std::uint64_t seed,
+                                   const std::function<void(train::Trainer&, train::ModelHandle&)>& configure,
+                                   const std::string& what) {
+  const config::Params model_section = cfg.sub("model");
+  const std::string model_name = model_section.get<std::string>("name");
+  if (!models::classifier_registry().contains(model_name))
+    throw ConfigError(fmt::format("model.name '{}' is not a classifier (classifiers: {})", model_name,
+                                  fmt::join(Catalog::instance().names("models"), ", ")));
+  YAML::Node model_params = YAML::Clone(model_section.sub(model_name).node());
+  model_params["in_channels"] = channels;
+  model_params["image_size"] = image_size;
+  model_params["num_classes"] = 2;
+  train::seed_global_torch(seed);
+  TrainedClassifier out;
+  out.classifier = models::create_classifier(model_name, config::Params(model_params, "model." + model_name));
+  out.model = train::make_model_handle(out.classifier);
+
+  train::TrainerOptions options = train::from_params(cfg.sub("train"));
+  options.seed = seed;
+  options.device = run.device;
+  options.threads = run.threads;
+  train::Trainer trainer(options);
+  augmentations::add_base_transforms(trainer, cfg.sub("method"));
+  if (configure) configure(trainer, out.model);
+  std::unique_ptr<Progress> bar;
+  trainer.set_progress_callback([&](const train::ProgressInfo& p) {
+    if (!bar) bar = std::make_unique<Progress>(what, static_cast<std::size_t>(p.total_steps), run.interactive);
+    bar->set(static_cast<std::size_t>(p.global_step),
+             fmt::format("epoch {}/{} loss {:.4f} wait {:.0f}%", p.epoch, p.epochs, p.loss, 100 * p.data_wait_fraction));
+  });
+  trainer.set_epoch_callback([&](const train::EpochRecord& e) {
+    if (!run.interactive)
+      spdlog::info("{} epoch {}: loss {:.4f}, lr {:.2e}{}, {:.1f}s, data wait {:.0f}%", what, e.epoch, e.train_loss,
+                   e.lr, e.val_metric ? fmt::format(", val {:.4f}", *e.val_metric) : "", e.seconds,
+                   100 * e.data_wait_fraction_steady);
+  });
+  out.result = trainer.fit(out.model, train_source, validation, dir);
+  if (bar) bar->finish();
+  out.options = trainer.options();
+  return out;
+}
+
+analysis::Matrix extract_features(models::Classifier& classifier, const std::vector<Image>& images,
+                                  const std::string& device, int batch_size) {
+  analysis::Matrix features;
+  if (images.empty()) return features;
+  torch::NoGradGuard no_grad;
+  const bool was_training = classifier.is_training();
+  classifier.eval();
+  const torch::Device target(device);
+  const auto& first = images.front();
+  for (std::size_t begin = 0; begin < images.size(); begin += static_cast<std::size_t>(batch_size)) {
+    const std::size_t end = std::min(images.size(), begin + static_cast<std::size_t>(batch_size));
+    torch::Tensor batch = torch::empty({static_cast<long>(end - begin), first.channels, first.height, first.width});
+    for (std::size_t i = begin; i < end; ++i) {
+      if (images[i].channels != first.channels || images[i].height != first.height || images[i].width != first.width)
+        throw RunError(fmt::format("features: image {} is {}x{}x{}, the first is {}x{}x{}", i, images[i].channels,
+                                   images[i].height, images[i].width, first.channels, first.height, first.width));
+      std::memcpy(batch[static_cast<long>(i - begin)].data_ptr<float>(), images[i].data.data(), images[i].data.size() * sizeof(float));
+    }
+    const torch::Tensor f = classifier.features(batch.to(target)).to(torch::kCPU).to(torch::kDouble).contiguous();
+    if (features.rows == 0) features = analysis::Matrix(images.size(), static_cast<std::size_t>(f.size(1)));
+    std::memcpy(features.data.data() + begin * features.cols, f.data_ptr<double>(), f.numel() * sizeof(double));
+  }
+  if (was_training) classifier.train();
+  return features;
+}
 
 void register_experiment_kinds() {
   config::Schema eval;

@@ -16,6 +16,9 @@
 #ifdef HAVE_FREREC_TRAIN
 #include "framework/train/trainer_options.h"
 #endif
+#ifdef HAVE_FREREC_GENERATORS
+#include "models/generators/register.h"
+#endif
 #ifdef HAVE_FREREC_AUGMENTATIONS
 #include "augmentations/method.h"
 #include "experiments/frerec_pipeline.h"
@@ -23,7 +26,8 @@
 
 namespace frerec::experiments {
 
-void register_experiment_kinds();  // experiment kinds defined in this library
+void register_experiment_kinds();  // classify.cpp: the Table 2 / Table 3 cell
+void register_figures_kind();      // figures.cpp: Fig. 1/6/7
 
 void register_components() {
 #ifdef HAVE_FREREC_CLASSIFIERS
@@ -36,6 +40,9 @@ void register_components() {
   datasets::register_all();
   config::register_section({"data", "the dataset: which loader, where, and how it is sampled and preprocessed",
                             datasets::data_section_schema(), "datasets", ""});
+#endif
+#ifdef HAVE_FREREC_GENERATORS
+  generators::register_generators();  // the `gan` synthetic source and the generator section
 #endif
 #ifdef HAVE_FREREC_AUGMENTATIONS
   augmentations::register_all();
@@ -51,6 +58,7 @@ void register_components() {
                             train::trainer_schema(), "", ""});
 #endif
   register_experiment_kinds();
+  // register_figures_kind();  (figures.cpp joins when framework/analysis is complete)
   // Metrics reported by the experiments (listed by `frerec info metrics`).
   const std::pair<const char*, const char*> metrics[] = {
       {"auc", "ROC AUC by the Mann-Whitney statistic, ties counted half (real test set)"},

@@ -17,6 +17,9 @@
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
 #include "framework/core/progress.h"
+#include "framework/metrics/metrics.h"
+#include "framework/spectral/spectrum.h"
+#include "framework/spectral/ssim.h"
 #include "models/restoration/dae_trainer.h"
 
 namespace frerec::experiments {
@@ -235,6 +238,25 @@ std::shared_ptr<const train::SampleSource> vector_source(const std::vector<Image
   return std::make_shared<train::VectorSampleSource>(std::move(samples));
 }
 
+// Table 3's image quality: each calibrated synthetic image against its uncalibrated
+// original (PSNR per image capped at 100 dB so identical images stay finite; SSIM Gaussian
+// 11×11), and the spectral gap (high band) of the synthetic pool to the real training
+// images before and after calibration.
+nlohmann::json calibration_quality(const std::vector<Image>& raw, const std::vector<Image>& calibrated,
+                                   const std::vector<Image>& real, int threads) {
+  double psnr_sum = 0, ssim_sum = 0;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    psnr_sum += std::min(100.0, metrics::psnr(raw[i], calibrated[i]));
+    ssim_sum += spectral::ssim(raw[i], calibrated[i]);
+  }
+  const double n = static_cast<double>(std::max<std::size_t>(1, raw.size()));
+  return {{"psnr", psnr_sum / n},
+          {"ssim", ssim_sum / n},
+          {"images", raw.size()},
+          {"spectral_gap_before", spectral::spectral_gap(real, raw, threads).high_band},
+          {"spectral_gap_after", spectral::spectral_gap(real, calibrated, threads).high_band}};
+}
+
 bool applies(const FreRecSettings& s, const std::string& set) {
   return std::find(s.apply_to.begin(), s.apply_to.end(), set) != s.apply_to.end();
 }
@@ -271,9 +293,12 @@ class FreRecMethod : public augmentations::Method {
       inputs.test = augmentations::source_of(task.real_test);
     }
     augmentations::SyntheticPool pool = augmentations::synthetic_pool_of(task.synthetic, task.generator);
+    nlohmann::json quality;
     if (applies(settings_, "synthetic")) {
-      pool.source = vector_source(calibrate(task.synthetic.load_all(), real, settings_, checkpoint, false, 0, data.run),
-                                  task.synthetic);
+      const std::vector<Image> raw = task.synthetic.load_all();
+      const std::vector<Image> out = calibrate(raw, real, settings_, checkpoint, false, 0, data.run);
+      quality = calibration_quality(raw, out, real, data.run.threads);
+      pool.source = vector_source(out, task.synthetic);
       calibrated.push_back("synthetic");
     }
     inputs.record["train_real"] = task.real_train.size();
@@ -282,6 +307,7 @@ class FreRecMethod : public augmentations::Method {
                                {"shr", settings_.shr.canonical()},
                                {"fesa", settings_.dae["network"]["fesa"].as<bool>()},
                                {"dae_checkpoint", checkpoint.string()}};
+    if (!quality.is_null()) inputs.record["quality"] = quality;
     return inputs;
   }
 
@@ -293,20 +319,38 @@ class FreRecMethod : public augmentations::Method {
 
 }  // namespace
 
+namespace {
+
+struct Variant {
+  const char* name;
+  FreRecStage stage;
+  bool fesa;
+  const char* description;
+};
+const Variant kVariants[] = {
+    {"gda_frerec", FreRecStage::kFull, true, "GDA+FreRec: SHR then RHM (FET/FESA auto-encoder) on synthetic and real images"},
+    {"gda_shr", FreRecStage::kShr, true, "Table 3: GDA with SHR only"},
+    {"gda_rhm", FreRecStage::kRhm, true, "Table 3: GDA with RHM (FESA auto-encoder), no SHR at inference"},
+    {"gda_rhm_restormer", FreRecStage::kRhm, false, "Table 3: GDA with RHM without FESA (plain Restormer), no SHR at inference"},
+    {"gda_shr_restormer", FreRecStage::kFull, false, "Table 3 extra row: SHR then plain-Restormer RHM"}};
+
+}  // namespace
+
+std::optional<FreRecSettings> frerec_method_settings(const std::string& method, const config::Params& params) {
+  for (const auto& v : kVariants)
+    if (method == v.name) return frerec_settings_from(params, v.stage);
+  return std::nullopt;
+}
+
+std::vector<Image> calibrated_synthetic(const std::vector<Image>& synthetic, const std::vector<Image>& real,
+                                        const FreRecSettings& settings, const RunContext& run) {
+  fs::path checkpoint;
+  if (settings.stage != FreRecStage::kShr) checkpoint = trained_dae(real, settings, run);
+  return calibrate(synthetic, real, settings, checkpoint, false, 0, run);  // as FreRecMethod::prepare
+}
+
 void register_frerec_methods() {
-  struct Variant {
-    const char* name;
-    FreRecStage stage;
-    bool fesa;
-    const char* description;
-  };
-  const Variant variants[] = {
-      {"gda_frerec", FreRecStage::kFull, true, "GDA+FreRec: SHR then RHM (FET/FESA auto-encoder) on synthetic and real images"},
-      {"gda_shr", FreRecStage::kShr, true, "Table 3: GDA with SHR only"},
-      {"gda_rhm", FreRecStage::kRhm, true, "Table 3: GDA with RHM (FESA auto-encoder), no SHR at inference"},
-      {"gda_rhm_restormer", FreRecStage::kRhm, false, "Table 3: GDA with RHM without FESA (plain Restormer), no SHR at inference"},
-      {"gda_shr_restormer", FreRecStage::kFull, false, "Table 3 extra row: SHR then plain-Restormer RHM"}};
-  for (const auto& v : variants) {
+  for (const auto& v : kVariants) {
     const FreRecStage stage = v.stage;
     const std::string name = v.name;
     augmentations::method_registry().add(

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,15 @@ std::filesystem::path trained_dae(const std::vector<Image>& real, const FreRecSe
 std::vector<Image> calibrate(const std::vector<Image>& images, const std::vector<Image>& real,
                              const FreRecSettings& settings, const std::filesystem::path& checkpoint,
                              bool leave_one_out, std::uint64_t index_offset, const RunContext& run);
+
+// The settings of a registered FreRec method (gda_frerec, gda_shr, gda_rhm,
+// gda_rhm_restormer, gda_shr_restormer) from its method sub-block; nullopt for other methods.
+std::optional<FreRecSettings> frerec_method_settings(const std::string& method, const config::Params& params);
+
+// The calibrated synthetic images exactly as the method computes them for training (same
+// cached DAE and calibrated-image artifacts), e.g. for the figures.
+std::vector<Image> calibrated_synthetic(const std::vector<Image>& synthetic, const std::vector<Image>& real,
+                                        const FreRecSettings& settings, const RunContext& run);
 
 void register_frerec_methods();
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,11 @@ std::map<std::string, ReportBuilder>& report_builders();
 
 const std::vector<std::string>& table2_method_order();
 report::Table make_table2(const std::vector<nlohmann::json>& records, const std::string& reference_method);
+// Ablation rows of Table 3: method name -> row label, in the paper's order.
+const std::vector<std::pair<std::string, std::string>>& table3_variants();
+// Table 3 from the records of the ablation methods (nullopt when no group has two rows).
+std::optional<report::Table> make_table3(const std::vector<nlohmann::json>& records);
+// Writes table2.* (Table 2 methods) and table3.* (ablation variants) as the records allow.
 std::string write_table2(const std::vector<nlohmann::json>& records, const std::filesystem::path& experiment_dir);
 
 }  // namespace frerec::experiments

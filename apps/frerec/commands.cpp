@@ -20,35 +20,66 @@ namespace fs = std::filesystem;
 
 int run_command(const GlobalOptions& global, const RunArgs& args) {
   experiments::register_all();
-  const ExperimentPlan plan = make_plan(args.config, args.overrides);
-  const fs::path dir = global.results_dir / plan.name;
+  // One experiment config, or a suite of them sharing one results folder.
+  std::vector<ExperimentPlan> plans;
+  std::string name;
+  if (is_suite_file(args.config)) {
+    Suite suite = make_suite(args.config, args.overrides);
+    name = suite.name;
+    plans = std::move(suite.plans);
+  } else {
+    plans.push_back(make_plan(args.config, args.overrides));
+    name = plans.front().name;
+  }
+  std::size_t total = 0;
+  for (const auto& plan : plans) total += plan.cells.size();
+  const fs::path dir = global.results_dir / name;
   if (args.dry_run) {
-    std::cout << fmt::format("experiment '{}' ({}): {} cell{} -> {}\n", plan.name, plan.kind, plan.cells.size(),
-                             plan.cells.size() == 1 ? "" : "s", dir.string());
-    for (const auto& cell : plan.cells) {
-      const bool done = cell_is_done(dir / cell.id, cell.config_hash);
-      std::cout << fmt::format("  [{}] {}{}\n", cell.index, cell.id, done ? "  (done)" : "");
+    if (plans.size() > 1) std::cout << fmt::format("suite '{}': {} cells -> {}\n", name, total, dir.string());
+    for (const auto& plan : plans) {
+      std::cout << fmt::format("{}experiment '{}' ({}{}): {} cell{} -> {}\n", plans.size() > 1 ? "part: " : "",
+                               plan.name, plan.kind,
+                               plans.size() > 1 ? ", " + plan.config_file.filename().string() : std::string(),
+                               plan.cells.size(), plan.cells.size() == 1 ? "" : "s", dir.string());
+      for (const auto& cell : plan.cells) {
+        const bool done = cell_is_done(dir / cell.id, cell.config_hash);
+        std::cout << fmt::format("  [{}] {}{}\n", cell.index, cell.id, done ? "  (done)" : "");
+      }
     }
     return 0;
   }
+  if (args.cell && *args.cell >= total)
+    throw ConfigError(fmt::format("--cell {}: the {} has {} cells (0..{})", *args.cell,
+                                  plans.size() > 1 ? "suite" : "grid", total, total == 0 ? 0 : total - 1));
   RunContext run = experiments::configure_runtime(global.threads, global.device, global.cache_dir, global.results_dir);
   run.interactive = stderr_is_terminal() && global.verbosity >= 0;
   ArtifactCache cache(run.cache_dir);
   run.cache = &cache;
-  spdlog::info("experiment '{}': {} cells, {} threads, device {}", plan.name, plan.cells.size(), run.threads, run.device);
+  spdlog::info("experiment '{}': {} cells{}, {} threads, device {}", name, total,
+               plans.size() > 1 ? fmt::format(" in {} parts", plans.size()) : "", run.threads, run.device);
   RunOptions options;
   options.fresh = args.fresh;
   options.fail_fast = args.fail_fast;
   options.cell = args.cell;
-  const RunSummary summary = run_plan(plan, options, run);
-  std::cout << fmt::format("{}: {} ran, {} skipped (done), {} failed\n", plan.name, summary.ran, summary.skipped,
+  RunSummary summary;
+  for (const auto& plan : plans) {
+    if (plan.cells.empty()) continue;
+    if (args.cell && (*args.cell < plan.cells.front().index || *args.cell > plan.cells.back().index)) continue;
+    const RunSummary part = run_plan(plan, options, run);
+    summary.ran += part.ran;
+    summary.skipped += part.skipped;
+    summary.failed += part.failed;
+    summary.failed_cells.insert(summary.failed_cells.end(), part.failed_cells.begin(), part.failed_cells.end());
+    if (args.fail_fast && part.failed > 0) break;
+  }
+  std::cout << fmt::format("{}: {} ran, {} skipped (done), {} failed\n", name, summary.ran, summary.skipped,
                            summary.failed);
   for (const auto& failure : summary.failed_cells) std::cout << "  failed: " << failure << "\n";
   if (!args.cell) {
     const std::string written = experiments::build_reports(dir);
     if (!written.empty()) {
-      if (global.verbosity >= 0 && std::filesystem::exists(dir / "table2.md"))
-        std::cout << "\n" << read_file(dir / "table2.md") << "\n";
+      for (const char* table : {"table2.md", "table3.md"})
+        if (global.verbosity >= 0 && std::filesystem::exists(dir / table)) std::cout << "\n" << read_file(dir / table) << "\n";
       std::cout << "reports:\n" << written;
     }
   }
@@ -177,6 +208,18 @@ int image_quality_command(const GlobalOptions& global, const experiments::ImageQ
   std::unique_ptr<ArtifactCache> cache;
   const RunContext run = tool_context(global, cache);
   return experiments::image_quality_command(args, run);
+}
+
+int generator_train_command(const GlobalOptions& global, generators::GeneratorTrainArgs args) {
+  std::unique_ptr<ArtifactCache> cache;
+  const RunContext run = tool_context(global, cache);
+  return generators::generator_train_command(args, run);
+}
+
+int generator_sample_command(const GlobalOptions& global, const generators::GeneratorSampleArgs& args) {
+  std::unique_ptr<ArtifactCache> cache;
+  const RunContext run = tool_context(global, cache);
+  return generators::generator_sample_command(args, run);
 }
 
 int datasets_export_command(const GlobalOptions& global, const std::string& name, const std::filesystem::path& out,

@@ -5,6 +5,7 @@
 #include "augmentations/core/afa.h"
 #include "augmentations/core/autoaugment.h"
 #include "augmentations/core/gda.h"
+#include "augmentations/core/gda_lowpass.h"
 #include "augmentations/core/mixup.h"
 #include "augmentations/method.h"
 #include "framework/train/trainer.h"
@@ -101,6 +102,8 @@ void register_methods() {
                gda_external_schema(), [](const config::Params& p) -> std::unique_ptr<Method> {
                  return std::make_unique<GdaMethod>(p.get<long>("synthetic_per_class"), true);
                });
+  registry.add("gda_lowpass", "GDA with Gaussian-blurred synthetic images (naive high-frequency removal; docs example)",
+               gda_lowpass_schema(), make_gda_lowpass);
 }
 
 }  // namespace frerec::augmentations

@@ -49,6 +49,10 @@ Schema experiment_schema() {
   experiment.add_string("name", "", "experiment name: results go to <results-dir>/<name> (default: config file name)");
   experiment.add_string("kind", "classify", "what each cell runs", Catalog::instance().names("experiments"));
   experiment.add_string("description", "", "free text shown in reports");
+  // Settings of an experiment kind live in experiment.<kind> (e.g. experiment.figures.tsne).
+  for (const ComponentInfo* info : Catalog::instance().list("experiments"))
+    if (info->schema && !info->schema->fields().empty())
+      experiment.add_map(info->name, *info->schema, "settings of the '" + info->name + "' kind");
   schema.add_map("experiment", experiment, "what this experiment is");
   schema.add_int("seed", 0, "training seed of a cell (sweep it for repeated runs)", 0);
   for (const auto& spec : sections()) schema.add_map(spec.name, section_schema(spec), spec.doc);
@@ -88,6 +92,16 @@ bool is_list_key(const std::string& dotted_key) {
 
 YAML::Node validate_experiment(const YAML::Node& root, const Provenance& provenance) {
   YAML::Node validated = experiment_schema().validate(root, "", provenance);
+  {  // Only the selected kind's settings stay (the hash must not depend on other kinds).
+    YAML::Node experiment = validated["experiment"];
+    const std::string kind = experiment["kind"].as<std::string>();
+    std::vector<std::string> doomed;
+    for (const auto& item : experiment) {
+      const std::string key = item.first.as<std::string>();
+      if (key != kind && Catalog::instance().find("experiments", key)) doomed.push_back(key);
+    }
+    for (const auto& key : doomed) experiment.remove(key);
+  }
   for (const auto& spec : sections()) {
     if (spec.component_kind.empty()) continue;
     YAML::Node section = validated[spec.name];

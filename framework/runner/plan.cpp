@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 #include "framework/config/experiment_schema.h"
 #include "framework/core/error.h"
@@ -38,6 +39,89 @@ std::string part_of(const YAML::Node& config, const std::string& key) {
 }
 
 }  // namespace
+
+std::string config_hash(const YAML::Node& config) {
+  // The experiment's name and description do not change what a cell computes.
+  YAML::Node copy = YAML::Clone(config);
+  if (copy["experiment"] && copy["experiment"].IsMap()) {
+    copy["experiment"].remove("name");
+    copy["experiment"].remove("description");
+  }
+  return sha256_hex(config::canonical_text(copy));
+}
+
+bool is_suite_file(const std::filesystem::path& config_file) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(config_file.string());
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(fmt::format("{}: not valid YAML: {}", config_file.string(), e.what()));
+  }
+  return root.IsMap() && root["suite"];
+}
+
+Suite make_suite(const std::filesystem::path& config_file, const std::vector<std::string>& overrides) {
+  const YAML::Node root = YAML::LoadFile(config_file.string());
+  const std::string where = config_file.string();
+  for (const auto& item : root) {
+    const std::string key = item.first.as<std::string>();
+    if (key != "suite")
+      throw ConfigError(fmt::format("{}:{}: '{}': a suite file holds only a 'suite' block (name, description, parts)",
+                                    where, item.first.Mark().line + 1, key));
+  }
+  const YAML::Node suite_node = root["suite"];
+  if (!suite_node.IsMap()) throw ConfigError(where + ": 'suite' must be a mapping {name, description, parts}");
+  Suite suite;
+  suite.config_file = config_file;
+  for (const auto& item : suite_node) {
+    const std::string key = item.first.as<std::string>();
+    if (key != "name" && key != "description" && key != "parts") {
+      const std::string hint = config::closest_key(key, {"name", "description", "parts"});
+      throw ConfigError(fmt::format("{}:{}: unknown key 'suite.{}'{}", where, item.first.Mark().line + 1, key,
+                                    hint.empty() ? "" : " (did you mean 'suite." + hint + "'?)"));
+    }
+  }
+  suite.name = suite_node["name"] ? suite_node["name"].as<std::string>() : config_file.stem().string();
+  if (suite.name.empty() || suite.name.find("..") != std::string::npos)
+    throw ConfigError(where + ": suite.name '" + suite.name + "' must be a non-empty folder name");
+  suite.description = suite_node["description"] ? suite_node["description"].as<std::string>() : "";
+  const YAML::Node parts = suite_node["parts"];
+  if (!parts || !parts.IsSequence() || parts.size() == 0)
+    throw ConfigError(where + ": suite.parts must be a non-empty list of experiment configs (paths relative to this file)");
+  std::vector<std::string> part_overrides = overrides;
+  part_overrides.push_back("experiment.name=" + suite.name);
+  std::size_t offset = 0;
+  std::map<std::string, std::string> seen;  // cell id -> config hash
+  for (const auto& part : parts) {
+    const std::filesystem::path file = config_file.parent_path() / part.as<std::string>();
+    if (!std::filesystem::is_regular_file(file))
+      throw ConfigError(fmt::format("{}:{}: suite part '{}' not found ({})", where, part.Mark().line + 1,
+                                    part.as<std::string>(), file.string()));
+    if (is_suite_file(file)) throw ConfigError(where + ": suite part '" + file.string() + "' is itself a suite");
+    ExperimentPlan plan = make_plan(file, part_overrides);
+    // A cell shared by two parts (e.g. GDA+FreRec in Table 2 and Table 3) runs once; the
+    // same folder with a different configuration would overwrite results.
+    std::vector<Cell> unique;
+    for (auto& cell : plan.cells) {
+      const auto it = seen.find(cell.id);
+      if (it != seen.end()) {
+        if (it->second != cell.config_hash)
+          throw ConfigError(fmt::format("{}: parts disagree on the configuration of cell '{}' ({}); give them "
+                                        "different experiment kinds or settings that appear in the cell id",
+                                        where, cell.id, file.string()));
+        continue;
+      }
+      seen.emplace(cell.id, cell.config_hash);
+      cell.index = offset + unique.size();
+      unique.push_back(std::move(cell));
+    }
+    plan.cells = std::move(unique);
+    plan.listing_file = "plan." + file.stem().string() + ".json";
+    offset += plan.cells.size();
+    suite.plans.push_back(std::move(plan));
+  }
+  return suite;
+}
 
 ExperimentPlan make_plan(const std::filesystem::path& config_file, const std::vector<std::string>& overrides) {
   const config::LoadedConfig loaded =
@@ -79,10 +163,13 @@ ExperimentPlan make_plan(const config::LoadedConfig& loaded, const std::filesyst
     cell.config = config::validate_experiment(root, provenance);
     if (cell.config["experiment"]["name"].as<std::string>().empty())
       cell.config["experiment"]["name"] = config_file.stem().string();
-    cell.config_hash = sha256_hex(config::canonical_text(cell.config));
+    cell.config_hash = config_hash(cell.config);
 
     std::vector<std::string> parts = {part_of(cell.config, "data.name"), part_of(cell.config, "method.name"),
                                       part_of(cell.config, "model.name")};
+    // Cells of other kinds than the Table 2 cell live beside it in a suite's folder.
+    const std::string kind = cell.config["experiment"]["kind"].as<std::string>();
+    if (kind != kDefaultKind) parts.insert(parts.begin(), sanitize(kind));
     for (const auto& [key, value] : cell.coordinates)
       if (coordinate_rank(key) == 3) parts.push_back(sanitize(key + "=" + value));
     parts.push_back("seed=" + cell.config["seed"].as<std::string>());

@@ -4,6 +4,7 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "framework/config/loader.h"
@@ -74,10 +75,14 @@ RunSummary run_plan(const ExperimentPlan& plan, const RunOptions& options, RunCo
 
   std::vector<const Cell*> todo;
   if (options.cell) {
-    if (*options.cell >= plan.cells.size())
-      throw ConfigError(fmt::format("--cell {}: the grid has {} cells (0..{})", *options.cell, plan.cells.size(),
-                                    plan.cells.size() - 1));
-    todo.push_back(&plan.cells[*options.cell]);
+    const auto it = std::find_if(plan.cells.begin(), plan.cells.end(),
+                                 [&](const Cell& c) { return c.index == *options.cell; });
+    if (it == plan.cells.end()) {
+      if (plan.cells.empty()) throw ConfigError(fmt::format("--cell {}: the grid has no cells", *options.cell));
+      throw ConfigError(fmt::format("--cell {}: the grid has cells {}..{}", *options.cell, plan.cells.front().index,
+                                    plan.cells.back().index));
+    }
+    todo.push_back(&*it);
   } else {
     for (const auto& cell : plan.cells) todo.push_back(&cell);
   }
@@ -87,7 +92,7 @@ RunSummary run_plan(const ExperimentPlan& plan, const RunOptions& options, RunCo
   for (const auto& cell : plan.cells)
     listing.push_back({{"index", cell.index}, {"cell", cell.id}, {"config_hash", cell.config_hash},
                        {"coordinates", coordinates_json(cell)}});
-  write_json_atomic(root / "plan.json", {{"experiment", plan.name}, {"kind", plan.kind},
+  write_json_atomic(root / plan.listing_file, {{"experiment", plan.name}, {"kind", plan.kind},
                                          {"config_file", plan.config_file.string()},
                                          {"overrides", plan.overrides}, {"cells", listing}});
 

@@ -267,5 +267,108 @@ TEST_F(Cli, GdaAndFreRecCellsUseTheSyntheticPool) {
   EXPECT_EQ(r.output.find("training the RHM auto-encoder"), std::string::npos) << r.output;
 }
 
+// A tiny suite: Table 2 (raw, gda, gda_frerec), Table 3 (the ablation variants) and the
+// figures of one demo task, sharing one results folder.
+const char* kTinyFreRecYaml = R"(    shr: {k: 8}
+    dae: {epochs: 2, batch_size: 8, patch_size: 16, network: {dim: 8, num_blocks: [1, 1, 1, 1], num_refinement_blocks: 1}}
+    dae_val_images: 8
+)";
+
+std::string tiny_suite_part(const std::string& synthetic_root) {
+  std::string text = kTinyBase;
+  text.insert(text.find("model:"), "  synthetic: {name: synthetic_folder, root: " + synthetic_root + ", generator: stand-in}\n");
+  text.insert(text.find("  counts:") + 10, "    synthetic: {positive: 16, negative: 16}\n");
+  text.replace(text.find("epochs: 1"), 9, "epochs: 2");
+  text += "method:\n";
+  for (const char* m : {"gda_frerec", "gda_shr", "gda_rhm", "gda_rhm_restormer"}) text += std::string("  ") + m + ":\n" + kTinyFreRecYaml;
+  return text;
+}
+
+TEST_F(Cli, SuiteRunsTable2Table3AndFiguresThenReportsIdempotently) {
+  export_demo(dir_, "suite_real", 21);
+  write_artefacted_copies(dir_ / "suite_real/train", dir_ / "suite_fake");
+  write("t2.yaml", tiny_suite_part("suite_fake") + "grid:\n  method.name: [raw, gda, gda_lowpass, gda_frerec]\n  seed: [0, 1]\n");
+  write("t3.yaml", "_base_: [t2.yaml]\ngrid:\n  method.name: [gda_shr, gda_rhm_restormer, gda_rhm, gda_frerec]\n");
+  write("figs.yaml", "_base_: [t2.yaml]\nexperiment:\n  kind: figures\n  figures: {tsne: {iterations: 300}}\n"
+                     "method: {name: gda_frerec}\ngrid:\n  _delete_: true\n  seed: [0]\n");
+  write("suite.yaml", "suite:\n  name: tiny\n  parts: [t2.yaml, t3.yaml, figs.yaml]\n");
+
+  // 8 Table 2 cells + 8 Table 3 cells (2 shared with Table 2) + 1 figures cell.
+  Result r = frerec("run suite.yaml --dry-run", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("suite 'tiny': 15 cells"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[14] figures/demo_mri/gda_frerec/resnet18/seed=0"), std::string::npos) << r.output;
+
+  r = frerec("run suite.yaml", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("tiny: 15 ran, 0 skipped"), std::string::npos) << r.output;
+  const fs::path root = dir_ / "results/tiny";
+  for (const char* plan : {"plan.t2.json", "plan.t3.json", "plan.figs.json"}) EXPECT_TRUE(fs::exists(root / plan)) << plan;
+
+  EXPECT_EQ(json(root / "demo_mri/gda_lowpass/resnet18/seed=1/record.json")["extra"]["method"]["lowpass_sigma"], 0.8);
+  // Table 3 rows carry PSNR/SSIM of the calibrated synthetic images.
+  const auto shr = json(root / "demo_mri/gda_shr/resnet18/seed=0/record.json");
+  EXPECT_GT(shr["metrics"]["psnr"].get<double>(), 10.0) << shr.dump(2);
+  EXPECT_GT(shr["metrics"]["ssim"].get<double>(), 0.0);
+  EXPECT_LT(shr["metrics"]["spectral_gap_after"].get<double>(), shr["metrics"]["spectral_gap_before"].get<double>());
+  const std::string table2 = read_file(root / "table2.md");
+  for (const char* row : {"| raw |", "| gda |", "| gda_lowpass |", "| gda_frerec |"}) EXPECT_NE(table2.find(row), std::string::npos) << table2;
+  EXPECT_EQ(table2.find("gda_shr"), std::string::npos) << "ablation rows belong to Table 3:\n" << table2;
+  const std::string table3 = read_file(root / "table3.md");
+  for (const char* row : {"| SHR |", "| RHM w.o. FESA |", "| RHM w. FESA |", "| FreRec |", "PSNR", "ΔAUC"})
+    EXPECT_NE(table3.find(row), std::string::npos) << row << "\n" << table3;
+  EXPECT_TRUE(table3.find("↑") != std::string::npos || table3.find("↓") != std::string::npos) << table3;
+
+  // The figures cell: metrics before/after and the three figures.
+  const auto figures = json(root / "figures/demo_mri/gda_frerec/resnet18/seed=0/record.json");
+  for (const char* key : {"probe_auc_before", "probe_auc_after", "frechet_before", "frechet_after", "precision_before",
+                          "recall_after", "spectral_gap_before", "spectral_gap_after", "extractor_auc"})
+    EXPECT_TRUE(figures["metrics"].contains(key)) << key << "\n" << figures.dump(2);
+  EXPECT_EQ(figures["metrics"]["extractor"], "resnet18");
+  for (const char* f : {"figures/fig1_mean_log_spectra.png", "figures/fig6_spectral_profiles.svg",
+                        "figures/fig7_tsne.png", "figures.md", "table2.tex", "table3.csv"})
+    EXPECT_TRUE(fs::exists(root / f)) << f;
+
+  // Resume skips everything; `report` rebuilds the same files from the records alone.
+  r = frerec("run suite.yaml", dir_);
+  EXPECT_NE(r.output.find("tiny: 0 ran, 15 skipped"), std::string::npos) << r.output;
+  const std::string figures_md = read_file(root / "figures.md");
+  const std::string fig7 = read_file(root / "figures/fig7_tsne.svg");
+  for (const char* f : {"table2.md", "table3.md", "figures.md", "figures/fig7_tsne.svg"}) fs::remove(root / f);
+  r = frerec("report results/tiny", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(read_file(root / "table2.md"), table2);
+  EXPECT_EQ(read_file(root / "table3.md"), table3);
+  EXPECT_EQ(read_file(root / "figures.md"), figures_md);
+  EXPECT_EQ(read_file(root / "figures/fig7_tsne.svg"), fig7);
+
+  // A grid killed mid-run resumes to the same Table 2 as the uninterrupted run.
+  const std::string first_cell = "killed/t2/demo_mri/raw/resnet18/seed=0/record.json";
+  const std::string kill = "cd '" + dir_.string() + "' && (" + std::string(FREREC_BINARY_DIR) +
+                           "/frerec --threads 2 -q --results-dir killed run t2.yaml > /dev/null 2>&1 & pid=$!; "
+                           "while [ ! -f '" + first_cell + "' ] && kill -0 $pid 2>/dev/null; do sleep 0.1; done; "
+                           "sleep 1; kill -9 $pid; wait $pid) > /dev/null 2>&1";
+  std::system(kill.c_str());
+  ASSERT_TRUE(fs::exists(dir_ / first_cell));
+  r = frerec("--results-dir killed run t2.yaml", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("skipped (done)"), std::string::npos) << r.output;
+  EXPECT_EQ(read_file(dir_ / "killed/t2/table2.csv"), read_file(root / "table2.csv"));
+
+  // Bad suite files: one clear line, exit 2.
+  write("bad_suite.yaml", "suite:\n  name: bad\n  part: [t2.yaml]\n");
+  r = frerec("run bad_suite.yaml", dir_);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("did you mean 'suite.parts'"), std::string::npos) << r.output;
+  write("missing_suite.yaml", "suite:\n  parts: [nope.yaml]\n");
+  r = frerec("run missing_suite.yaml", dir_);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("nope.yaml"), std::string::npos) << r.output;
+  // The figures kind needs a frequency calibration as its method.
+  r = frerec("run figs.yaml method.name=mixup", dir_);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("not a frequency calibration"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace frerec
