@@ -15,6 +15,8 @@ formulas as tests/analysis/features.h. Writes analysis_golden.json with
   * tsne_p:    sklearn.manifold._t_sne._joint_probabilities on exact squared distances (pdist)
   * tsne_kl:   sklearn TSNE(method='exact', init='pca', learning_rate='auto') KL divergence,
                its embedding and sklearn.manifold.trustworthiness (n_neighbors=5)
+  * tsne_steps: a few iterations of sklearn's _gradient_descent over both phases from the
+               exact-PCA initialisation, and the KL of the result
 """
 import json
 import time
@@ -27,7 +29,7 @@ from scipy import linalg
 from scipy.spatial.distance import pdist, squareform
 from sklearn.linear_model import LogisticRegression
 from sklearn.manifold import TSNE, trustworthiness
-from sklearn.manifold._t_sne import _joint_probabilities
+from sklearn.manifold._t_sne import _gradient_descent, _joint_probabilities, _kl_divergence
 from sklearn.model_selection import PredefinedSplit, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -212,6 +214,40 @@ def main():
         out["tsne_kl"].append({"x": spec, "params": params, "kl_divergence": float(tsne.kl_divergence_),
                                "n_iter": int(tsne.n_iter_), "trustworthiness": float(trust),
                                "embedding": tsne.embedding_.astype(float).tolist()})
+
+    # ---- t-SNE optimiser steps -------------------------------------------------------------
+    # The optimisation is chaotic: rounding-level differences grow ~10x per 3 iterations in the
+    # exaggerated phase, so whole runs only agree statistically (tsne_kl). A few steps of sklearn's
+    # own _gradient_descent from the exact-PCA initialisation (our init; sklearn's randomized PCA
+    # differs by ~1e-8) pin down the schedule: momentum, gains, exaggeration, the reset of update
+    # and gains between the phases, and the learning rate.
+    out["tsne_steps"] = []
+    for spec, perplexity, exaggeration, learning_rate, phase1, phase2 in [
+            ({"kind": "correlated", "seed": 62, "rows": 120, "cols": 6, "mix": 0.5}, 15.0, 8.0, 100.0, 5, 5),
+            ({"kind": "blobs", "seed": 61, "rows": 150, "cols": 10, "centers": 4, "spread": 1.0}, 30.0, 12.0, "auto", 6,
+             6)]:
+        x = make(spec)
+        n = len(x)
+        lr = max(n / exaggeration / 4, 50) if learning_rate == "auto" else learning_rate
+        centred = x - x.mean(axis=0)
+        _, vectors = np.linalg.eigh(centred.T @ centred)
+        scores = centred @ vectors[:, ::-1][:, :2]
+        for k in range(2):  # sklearn's svd_flip (u-based): largest |score| positive
+            if scores[np.argmax(np.abs(scores[:, k])), k] < 0:
+                scores[:, k] *= -1
+        init = scores / np.std(scores[:, 0]) * 1e-4
+        p = _joint_probabilities(squareform(pdist(x, "sqeuclidean")), perplexity, 0)
+        common = dict(n_iter_check=50, min_grad_norm=1e-7, learning_rate=lr, kwargs={})
+        params, _, it = _gradient_descent(_kl_divergence, init.ravel().copy(), 0, phase1, momentum=0.5,
+                                          n_iter_without_progress=phase1, args=[p * exaggeration, 1, n, 2], **common)
+        params, _, it = _gradient_descent(_kl_divergence, params, it + 1, phase1 + phase2, momentum=0.8,
+                                          n_iter_without_progress=300, args=[p, 1, n, 2], **common)
+        kl, _ = _kl_divergence(params, p, 1, n, 2)
+        out["tsne_steps"].append({"x": spec, "perplexity": perplexity, "early_exaggeration": exaggeration,
+                                  "learning_rate": learning_rate, "exaggeration_iterations": phase1,
+                                  "iterations": phase1 + phase2, "embedding": params.reshape(n, 2).tolist(),
+                                  "kl_divergence": float(kl)})
+        print(f"tsne steps {spec['kind']}: {phase1}+{phase2} iterations, KL {kl:.10f}")
 
     with open("analysis_golden.json", "w") as f:
         json.dump(out, f, indent=1)
