@@ -197,6 +197,44 @@ void random_init(std::size_t n, int dims, std::uint64_t seed, std::vector<std::v
   }
 }
 
+// Σ v[j] with four interleaved partial sums (breaks the add latency chain; fixed order).
+double interleaved_sum(const double* v, std::size_t n) {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  std::size_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    s0 += v[j];
+    s1 += v[j + 1];
+    s2 += v[j + 2];
+    s3 += v[j + 3];
+  }
+  for (; j < n; ++j) s0 += v[j];
+  return (s0 + s1) + (s2 + s3);
+}
+
+// a = Σ p[j] (yi − y[j]) and b = Σ q[j] (yi − y[j]), four interleaved partial sums each.
+void interleaved_weighted_differences(const double* p, const double* q, const double* y, double yi, std::size_t n,
+                                      double& a, double& b) {
+  double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, b0 = 0.0, b1 = 0.0, b2 = 0.0, b3 = 0.0;
+  std::size_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const double d0 = yi - y[j], d1 = yi - y[j + 1], d2 = yi - y[j + 2], d3 = yi - y[j + 3];
+    a0 += p[j] * d0;
+    a1 += p[j + 1] * d1;
+    a2 += p[j + 2] * d2;
+    a3 += p[j + 3] * d3;
+    b0 += q[j] * d0;
+    b1 += q[j + 1] * d1;
+    b2 += q[j + 2] * d2;
+    b3 += q[j + 3] * d3;
+  }
+  for (; j < n; ++j) {
+    a0 += p[j] * (yi - y[j]);
+    b0 += q[j] * (yi - y[j]);
+  }
+  a = (a0 + a1) + (a2 + a3);
+  b = (b0 + b1) + (b2 + b3);
+}
+
 struct Phase {
   int first = 0;        // first iteration index
   int end = 0;          // one past the last
@@ -260,9 +298,12 @@ double TsneObjective::evaluate(const std::vector<std::vector<double>>& y, double
                                std::vector<std::vector<double>>& gradient) {
   const double dof = static_cast<double>(dof_);
   const double exponent = -(dof + 1.0) / 2.0;
+  const double inverse_dof = 1.0 / dof;  // one division per pair is enough
   for_row_blocks(n_, threads_, [&](std::size_t first, std::size_t last) {
-    std::vector<double> d2(n_), u(n_), pu(n_), wu(n_);
+    std::vector<double> d2(n_), u(n_), w(n_), pu(n_), wu(n_);
     for (std::size_t i = first; i < last; ++i) {
+      // Element-wise passes (vectorised), then reductions with four interleaved partial sums
+      // (a fixed order: the result does not depend on threads).
       std::fill(d2.begin(), d2.end(), 0.0);
       for (std::size_t k = 0; k < dims_; ++k) {
         const double* column = y[k].data();
@@ -270,26 +311,23 @@ double TsneObjective::evaluate(const std::vector<std::vector<double>>& y, double
         for (std::size_t j = 0; j < n_; ++j) d2[j] += (yi - column[j]) * (yi - column[j]);
       }
       const double* p_row = p_.data() + i * n_;
-      double w_sum = 0.0;
-      for (std::size_t j = 0; j < n_; ++j) {
-        u[j] = 1.0 / (1.0 + d2[j] / dof);
-        const double w = dof_ == 1 ? u[j] : std::pow(u[j], -exponent);
-        const double weight = j == i ? 0.0 : 1.0;
-        w_sum += weight * w;
-        pu[j] = exaggeration * p_row[j] * u[j];
-        wu[j] = weight * w * u[j];
+      for (std::size_t j = 0; j < n_; ++j) u[j] = 1.0 / (1.0 + d2[j] * inverse_dof);
+      if (dof_ == 1) {
+        std::copy(u.begin(), u.end(), w.begin());
+      } else {
+        for (std::size_t j = 0; j < n_; ++j) w[j] = std::pow(u[j], -exponent);
       }
-      kernel_sum_[i] = w_sum;
+      w[i] = 0.0;  // no self-pair (p_ii is 0 already)
+      for (std::size_t j = 0; j < n_; ++j) {
+        pu[j] = exaggeration * p_row[j] * u[j];
+        wu[j] = w[j] * u[j];
+      }
+      kernel_sum_[i] = interleaved_sum(w.data(), n_);
       for (std::size_t k = 0; k < dims_; ++k) {
         const double* column = y[k].data();
         const double yi = column[i];
-        double a = 0.0, b = 0.0;
-        for (std::size_t j = 0; j < n_; ++j) {
-          a += pu[j] * (yi - column[j]);
-          b += wu[j] * (yi - column[j]);
-        }
-        attraction_[k * n_ + i] = a;
-        repulsion_[k * n_ + i] = b;
+        interleaved_weighted_differences(pu.data(), wu.data(), column, yi, n_, attraction_[k * n_ + i],
+                                         repulsion_[k * n_ + i]);
       }
       if (with_error) {
         double kl = 0.0, p_total = 0.0;

@@ -182,6 +182,24 @@ TEST(Tsne, ProgressEveryFiftyIterationsAndOtherDimensions) {
   }
 }
 
+TEST(Tsne, WideInputTakesTheGramRouteToTheSamePca) {
+  // Zero columns change no principal component: 40 × 30 uses the covariance, 40 × 45 the Gram matrix.
+  const Matrix x = correlated(451, 40, 30, 0.0, 1.0, 0.4);
+  Matrix padded(40, 45);
+  for (std::size_t i = 0; i < 40; ++i)
+    for (std::size_t j = 0; j < 30; ++j) padded(i, j) = x(i, j);
+  TsneOptions options;
+  options.perplexity = 10.0;
+  options.iterations = 8;
+  options.exaggeration_iterations = 4;
+  const TsneResult narrow = tsne(x, options);
+  const TsneResult wide = tsne(padded, options);
+  double scale = 0.0;
+  for (double v : narrow.embedding.data) scale = std::max(scale, std::abs(v));
+  for (std::size_t i = 0; i < narrow.embedding.data.size(); ++i)
+    EXPECT_NEAR(wide.embedding.data[i], narrow.embedding.data[i], 1e-8 * scale) << i;
+}
+
 TEST(Tsne, IdenticalRowsFallBackToSeededRandomInit) {
   Matrix x(20, 3);
   for (double& v : x.data) v = 0.25;  // PCA has no direction: sklearn would divide by 0
