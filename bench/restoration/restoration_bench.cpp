@@ -1,6 +1,6 @@
 // Train-step time and inference throughput of the FreRec DAE (targets: bench/restoration/README.md).
-// Arguments: config (0 = CPU config, 1 = paper config), image side. One grayscale image per
-// step (batch 1), FESA on. Counters: GFLOP per image from the analytic cost model
+// Arguments: config (0 = CPU config, 1 = paper config, 3 = demo config), image side, channels,
+// batch. FESA on. Counters: GFLOP per image from the analytic cost model
 // (forward_cost: 2·(conv + attention MACs) + FESA FFTs; a train step counts 3x forward).
 #include <ATen/ATen.h>
 #include <benchmark/benchmark.h>
@@ -15,9 +15,9 @@
 namespace frerec::restoration {
 namespace {
 
-RestormerOptions bench_options(int64_t config) {
-  RestormerOptions o = config == 0 ? cpu_dae_options() : paper_dae_options();
-  o.in_channels = o.out_channels = 1;
+RestormerOptions bench_options(int64_t config, int64_t channels = 1) {
+  RestormerOptions o = config == 0 ? cpu_dae_options() : config == 3 ? demo_dae_options() : paper_dae_options();
+  o.in_channels = o.out_channels = static_cast<int>(channels);
   return o;
 }
 
@@ -28,43 +28,57 @@ int bench_threads() {
 
 void BM_DaeInference(benchmark::State& state) {
   torch::set_num_threads(bench_threads());
-  const auto options = bench_options(state.range(0));
+  const int64_t channels = state.range(2), batch = state.range(3);
+  const auto options = bench_options(state.range(0), channels);
   const int side = static_cast<int>(state.range(1));
   Restormer net(options);
   initialize_parameters(*net, 0);
   net->eval();
   torch::NoGradGuard no_grad;
-  auto x = at::rand({1, 1, side, side});
+  auto x = at::rand({batch, channels, side, side});
   for (auto _ : state) benchmark::DoNotOptimize(net->forward(x));
   const auto cost = forward_cost(options, side, side);
-  state.counters["img/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["img/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * batch), benchmark::Counter::kIsRate);
   state.counters["GFLOP/img"] = cost.total_flops() / 1e9;
   state.counters["params"] = static_cast<double>(count_parameters(net));
 }
 
 void BM_DaeTrainStep(benchmark::State& state) {
   torch::set_num_threads(bench_threads());
-  const auto options = bench_options(state.range(0));
+  const int64_t channels = state.range(2), batch = state.range(3);
+  const auto options = bench_options(state.range(0), channels);
   const int side = static_cast<int>(state.range(1));
   Restormer net(options);
   initialize_parameters(*net, 0);
   net->train();
   torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(3e-4).weight_decay(1e-4));
-  auto x = at::rand({1, 1, side, side}), target = at::rand({1, 1, side, side});
+  auto x = at::rand({batch, channels, side, side}), target = at::rand({batch, channels, side, side});
   for (auto _ : state) {
     optimizer.zero_grad();
     auto loss = reconstruction_loss(net->forward(x), target, 1.0, SpectralLoss::kAmplitude).total;
     loss.backward();
     optimizer.step();
   }
-  state.counters["GFLOP/step"] = 3 * forward_cost(options, side, side).total_flops() / 1e9;
+  state.counters["GFLOP/step"] = 3 * static_cast<double>(batch) * forward_cost(options, side, side).total_flops() / 1e9;
 }
 
-BENCHMARK(BM_DaeInference)->Args({0, 64})->Args({0, 128})->Args({0, 256})->Unit(benchmark::kMillisecond)->MinTime(2.0);
-BENCHMARK(BM_DaeInference)->Args({1, 64})->Args({1, 128})->Args({1, 256})->Unit(benchmark::kMillisecond)->Iterations(2);
-BENCHMARK(BM_DaeTrainStep)->Args({0, 64})->Args({0, 128})->Args({0, 256})->Unit(benchmark::kMillisecond)->MinTime(2.0);
-BENCHMARK(BM_DaeTrainStep)->Args({1, 64})->Args({1, 128})->Unit(benchmark::kMillisecond)->Iterations(2);
-BENCHMARK(BM_DaeTrainStep)->Args({1, 256})->Unit(benchmark::kMillisecond)->Iterations(1);
+// Arguments: config (0 CPU, 1 paper, 3 demo), side, channels, batch.
+BENCHMARK(BM_DaeInference)
+    ->ArgsProduct({{0, 3}, {64}, {1, 3}, {1, 8, 32}})
+    ->Args({0, 128, 1, 1})
+    ->Args({0, 256, 1, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0);
+BENCHMARK(BM_DaeInference)->Args({1, 64, 1, 1})->Args({1, 128, 1, 1})->Args({1, 256, 1, 1})->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_DaeTrainStep)
+    ->ArgsProduct({{0, 3}, {32, 64}, {1, 3}, {1, 4}})
+    ->Args({0, 128, 1, 1})
+    ->Args({0, 256, 1, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0);
+BENCHMARK(BM_DaeTrainStep)->Args({1, 64, 1, 1})->Args({1, 128, 1, 1})->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_DaeTrainStep)->Args({1, 256, 1, 1})->Unit(benchmark::kMillisecond)->Iterations(1);
 
 // Analytic cost only (no timing): conv/attention MACs per image, incl. the official Restormer check.
 void BM_CostModel(benchmark::State& state) {

@@ -233,6 +233,8 @@ config::Schema dae_schema() {
   s.add_optional("checkpoint_dir", config::Type::kString, "folder for last.pt / best.pt; unset = no checkpoints");
   s.add_bool("resume", true, "continue from checkpoint_dir/last.pt when it exists");
   s.add_int("val_batch_size", 4, "images per validation/inference batch", 1, 4096);
+  s.add_bool("zero_init_output", false,
+             "start the output conv at 0 so the untrained network is the identity (global residual)");
   return s;
 }
 
@@ -261,6 +263,7 @@ std::string DaeTrainOptions::canonical() const {
                       {"weight_decay", weight_decay}, {"grad_clip", grad_clip},
                       {"spectral_weight", spectral_weight}, {"spectral_loss", spectral_loss}, {"flips", flips},
                       {"seed", seed}, {"init_weights", init_weights}};
+  if (zero_init_output) j["zero_init_output"] = true;  // only when set: keys of earlier runs stay valid
   return j.dump();
 }
 
@@ -283,6 +286,7 @@ DaeTrainOptions dae_options_from(const config::Params& p) {
   o.checkpoint_dir = p.get_or<std::string>("checkpoint_dir", "");
   o.resume = p.get<bool>("resume");
   o.val_batch_size = p.get<int>("val_batch_size");
+  o.zero_init_output = p.get<bool>("zero_init_output");
   o.validate();
   return o;
 }
@@ -337,6 +341,11 @@ DaeTrainResult train_dae(const DaeTrainOptions& options, const DaePairs& train, 
   if (!options.init_weights.empty()) {
     const auto report = load_named_state(*net, read_weights_h5(options.init_weights), false, options.init_weights);
     spdlog::info("dae: initialised from {}: {}", options.init_weights, report.summary());
+  }
+  if (options.zero_init_output) {
+    torch::NoGradGuard no_grad;
+    for (auto& item : net->named_parameters())
+      if (item.key().rfind("output.", 0) == 0) item.value().zero_();
   }
   net->to(device);
   net->train();

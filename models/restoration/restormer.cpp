@@ -116,6 +116,14 @@ RestormerOptions cpu_dae_options() {
   return o;
 }
 
+RestormerOptions demo_dae_options() {
+  RestormerOptions o = cpu_dae_options();
+  o.dim = 8;
+  o.num_blocks = {1, 1, 1, 1};
+  o.num_refinement_blocks = 0;
+  return o;
+}
+
 namespace {
 config::Schema network_schema(const RestormerOptions& d, bool with_fesa) {
   config::Schema s;

@@ -246,6 +246,12 @@ TEST_F(DaeTest, SchemaDefaultsGiveValidOptions) {
   EXPECT_TRUE(network.fesa);
   EXPECT_EQ(network.num_refinement_blocks, 2);
   EXPECT_TRUE(options.checkpoint_dir.empty());
+  // zero_init_output is off by default and then absent from the cache key (keys of earlier runs stay valid).
+  EXPECT_FALSE(options.zero_init_output);
+  EXPECT_EQ(options.canonical().find("zero_init_output"), std::string::npos);
+  DaeTrainOptions zero = options;
+  zero.zero_init_output = true;
+  EXPECT_NE(zero.canonical(), options.canonical());
 }
 
 TEST_F(DaeTest, HdfWeightsRoundTripAndInitialiseTheDaeFromRestormer) {
