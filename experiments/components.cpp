@@ -58,7 +58,7 @@ void register_components() {
                             train::trainer_schema(), "", ""});
 #endif
   register_experiment_kinds();
-  // register_figures_kind();  (figures.cpp joins when framework/analysis is complete)
+  register_figures_kind();
   // Metrics reported by the experiments (listed by `frerec info metrics`).
   const std::pair<const char*, const char*> metrics[] = {
       {"auc", "ROC AUC by the Mann-Whitney statistic, ties counted half (real test set)"},
