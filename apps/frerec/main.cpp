@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "apps/frerec/commands.h"
+#include "apps/frerec/openmp_env.h"
 #include "framework/core/error.h"
 #include "framework/core/system_info.h"
 
@@ -20,6 +21,7 @@ std::string one_line(std::string text) {
 
 int main(int argc, char** argv) {
   using namespace frerec::cli;
+  ensure_openmp_wait_policy(argv);
   CLI::App app{"frerec: FreRec-Bench, frequency recalibration for generative data augmentation in medical imaging",
                "frerec"};
   app.require_subcommand(1);
