@@ -54,7 +54,7 @@ std::string previous_config_hash(const fs::path& dir) {
   std::error_code ec;
   if (!fs::exists(dir / "config.yaml", ec)) return "";
   try {
-    return sha256_hex(config::canonical_text(YAML::LoadFile((dir / "config.yaml").string())));
+    return config_hash(YAML::LoadFile((dir / "config.yaml").string()));
   } catch (const std::exception&) {
     return "";
   }

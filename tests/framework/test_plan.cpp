@@ -26,11 +26,11 @@ TEST_F(PlanTest, GridExpandsWithSeedInnermostAndStableIds) {
   ASSERT_EQ(plan.cells.size(), 12u);
   EXPECT_EQ(plan.name, "exp");
   EXPECT_EQ(plan.kind, "toy");
-  EXPECT_EQ(plan.cells[0].id, "d1/alpha/none/seed=0");
-  EXPECT_EQ(plan.cells[1].id, "d1/alpha/none/seed=1");
-  EXPECT_EQ(plan.cells[3].id, "d1/beta/none/seed=0");
-  EXPECT_EQ(plan.cells[6].id, "d2/alpha/none/seed=0");
-  EXPECT_EQ(plan.cells[11].id, "d2/beta/none/seed=2");
+  EXPECT_EQ(plan.cells[0].id, "toy/d1/alpha/none/seed=0");
+  EXPECT_EQ(plan.cells[1].id, "toy/d1/alpha/none/seed=1");
+  EXPECT_EQ(plan.cells[3].id, "toy/d1/beta/none/seed=0");
+  EXPECT_EQ(plan.cells[6].id, "toy/d2/alpha/none/seed=0");
+  EXPECT_EQ(plan.cells[11].id, "toy/d2/beta/none/seed=2");
   for (std::size_t i = 0; i < plan.cells.size(); ++i) EXPECT_EQ(plan.cells[i].index, i);
   // Same config → same ids and hashes; a changed value changes only the hash.
   const ExperimentPlan again = make_plan(dir_ / "exp.yaml", {});
@@ -56,8 +56,8 @@ TEST_F(PlanTest, ExtraSweepsAppearInTheFolderName) {
   write_text(dir_ / "exp.yaml", "experiment: {kind: toy}\n");
   const auto plan = make_plan(dir_ / "exp.yaml", {"toy.sleep_ms=[1,2]", "seed=[7]"});
   ASSERT_EQ(plan.cells.size(), 2u);
-  EXPECT_EQ(plan.cells[0].id, "d1/alpha/none/toy.sleep_ms=1/seed=7");
-  EXPECT_EQ(plan.cells[1].id, "d1/alpha/none/toy.sleep_ms=2/seed=7");
+  EXPECT_EQ(plan.cells[0].id, "toy/d1/alpha/none/toy.sleep_ms=1/seed=7");
+  EXPECT_EQ(plan.cells[1].id, "toy/d1/alpha/none/toy.sleep_ms=2/seed=7");
 }
 
 TEST_F(PlanTest, ConfigTypoIsOneLineWithSuggestion) {

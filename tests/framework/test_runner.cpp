@@ -52,7 +52,7 @@ TEST_F(RunnerTest, WritesCellFoldersAndSkipsFinishedCells) {
   const auto p = plan();
   RunSummary s = run_plan(p, {}, run_);
   EXPECT_EQ(s.ran, 4u);
-  const auto cell = run_.results_dir / "exp" / "d1/alpha/none/seed=1";
+  const auto cell = run_.results_dir / "exp" / "toy/d1/alpha/none/seed=1";
   for (const char* f : {"config.yaml", "overrides.yaml", "record.json", "artifact.txt", "log.txt"})
     EXPECT_TRUE(std::filesystem::exists(cell / f)) << f;
   const auto record = read_json_file(cell / "record.json");
@@ -83,7 +83,7 @@ TEST_F(RunnerTest, FailedCellKeepsItsErrorAndIsRetried) {
   auto p = plan({"toy.fail=true"});
   RunSummary s = run_plan(p, {}, run_);
   EXPECT_EQ(s.failed, 4u);
-  const auto cell = run_.results_dir / "exp" / "d1/beta/none/seed=0";
+  const auto cell = run_.results_dir / "exp" / "toy/d1/beta/none/seed=0";
   const auto error = read_json_file(cell / "error.json");
   ASSERT_TRUE(error);
   EXPECT_NE((*error)["message"].get<std::string>().find("failing on request"), std::string::npos);
@@ -105,7 +105,7 @@ TEST_F(RunnerTest, SingleCellForJobArrays) {
   one.cell = 2;
   const RunSummary s = run_plan(p, one, run_);
   EXPECT_EQ(s.ran, 1u);
-  EXPECT_EQ(lines_of(counter_), std::vector<std::string>{"d1/beta/none/seed=0"});
+  EXPECT_EQ(lines_of(counter_), std::vector<std::string>{"toy/d1/beta/none/seed=0"});
   one.cell = 9;
   EXPECT_THROW(run_plan(p, one, run_), ConfigError);
 }
@@ -154,7 +154,7 @@ namespace {
 TEST_F(RunnerTest, StaleCheckpointsAreRemovedOnlyWhenTheConfigChanged) {
   const auto p = plan({"toy.fail=true"});
   run_plan(p, {}, run_);  // fails: leaves config.yaml, no record
-  const auto cell = run_.results_dir / "exp" / "d1/alpha/none/seed=0";
+  const auto cell = run_.results_dir / "exp" / "toy/d1/alpha/none/seed=0";
   testing::write_text(cell / "checkpoints/last.pt", "checkpoint");
   run_plan(p, {}, run_);  // same config: an interrupted run's checkpoint is kept for resuming
   EXPECT_TRUE(std::filesystem::exists(cell / "checkpoints/last.pt"));
