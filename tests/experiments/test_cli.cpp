@@ -343,11 +343,13 @@ TEST_F(Cli, SuiteRunsTable2Table3AndFiguresThenReportsIdempotently) {
   EXPECT_EQ(read_file(root / "figures/fig7_tsne.svg"), fig7);
 
   // A grid killed mid-run resumes to the same Table 2 as the uninterrupted run.
+  // Killed as soon as the second cell has saved its first epoch (mid-training).
   const std::string first_cell = "killed/t2/demo_mri/raw/resnet18/seed=0/record.json";
+  const std::string mid_cell = "killed/t2/demo_mri/raw/resnet18/seed=1/checkpoints/last.pt";
   const std::string kill = "cd '" + dir_.string() + "' && (" + std::string(FREREC_BINARY_DIR) +
                            "/frerec --threads 2 -q --results-dir killed run t2.yaml > /dev/null 2>&1 & pid=$!; "
-                           "while [ ! -f '" + first_cell + "' ] && kill -0 $pid 2>/dev/null; do sleep 0.1; done; "
-                           "sleep 1; kill -9 $pid; wait $pid) > /dev/null 2>&1";
+                           "while [ ! -f '" + mid_cell + "' ] && kill -0 $pid 2>/dev/null; do sleep 0.02; done; "
+                           "kill -9 $pid; wait $pid) > /dev/null 2>&1";
   std::system(kill.c_str());
   ASSERT_TRUE(fs::exists(dir_ / first_cell));
   r = frerec("--results-dir killed run t2.yaml", dir_);
