@@ -296,9 +296,11 @@ std::string write_figures(const std::vector<nlohmann::json>& records, const fs::
   report::Figure fig1, fig6, fig7;
   fig1.title = "Fig. 1: mean log-amplitude spectra (centred), real vs synthetic";
   fig1.columns = 3;
-  fig6.title = "Fig. 6: 1-D spectral profiles before and after calibration";
+  fig6.title = "Fig. 6: spectral profiles";
+  fig6.panel_width = 420;
   fig6.columns = static_cast<int>(std::min<std::size_t>(3, first.size()));
-  fig7.title = "Fig. 7: t-SNE of classifier features (real orange, synthetic blue)";
+  fig7.title = "Fig. 7: t-SNE of extractor features, before / after calibration (real orange, synthetic blue)";
+  fig7.panel_width = 420;
   fig7.columns = 2;
   for (const auto& [dataset, pair] : first) {
     const auto& [record, data] = pair;
@@ -336,8 +338,7 @@ std::string write_figures(const std::vector<nlohmann::json>& records, const fs::
 
     for (const char* side : {"before", "after"}) {
       report::ScatterPlot scatter;
-      scatter.title = fmt::format("{} {} {}: probe AUC {:.3f}, FD {:.1f}", dataset,
-                                  std::string(side) == "before" ? "before" : "after", data.value("method", ""),
+      scatter.title = fmt::format("{}, {}: probe AUC {:.2f}, FD {:.3g}", dataset, side,
                                   m.value(fmt::format("probe_auc_{}", side), NAN), m.value(fmt::format("frechet_{}", side), NAN));
       const auto& points = data["tsne"][side];
       scatter.series = {{"real", as_vector(points["real"]["x"]), as_vector(points["real"]["y"]), orange, 2.0},
