@@ -48,7 +48,7 @@ namespace frerec::restoration {
 config::Schema dae_schema();
 
 struct DaeTrainOptions {
-  std::string network_yaml;  // architecture (RestormerOptions::to_yaml); empty = cpu_dae_options()
+  std::string network_yaml;  // architecture (RestormerOptions::to_yaml); empty = paper_dae_options()
   int epochs = 20;
   int batch_size = 4;
   int patch_size = 64;          // multiple of 8
