@@ -100,6 +100,7 @@ struct SourceOptions {
   int image_size = 64;
   bool use_official_split = true;
   std::string generator;  // data.synthetic.generator, recorded by synthetic sources
+  std::string task;       // data.name, set for synthetic sources (a generator checks its task)
 };
 
 class DatasetSource {

@@ -224,6 +224,7 @@ TaskData load_task(const config::Params& data, const RunContext& ctx) {
       SourceOptions synthetic_options = common_options(data);
       synthetic_options.root = synthetic.get_or<std::string>("root", "");
       synthetic_options.generator = synthetic.get_or<std::string>("generator", "");
+      synthetic_options.task = task.dataset;
       const auto synthetic_source =
           dataset_registry().create(name, loader_params(synthetic, name), synthetic_options);
       task.generator = synthetic_source->generator().empty() ? name : synthetic_source->generator();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "experiments/tools.h"
+#include "models/generators/commands.h"
 
 namespace frerec::cli {
 
@@ -35,6 +36,8 @@ int cache_clear_command(const GlobalOptions& global, const std::string& older_th
 int calibrate_command(const GlobalOptions& global, experiments::CalibrateArgs args);
 int spectra_command(const GlobalOptions& global, const experiments::SpectraArgs& args);
 int image_quality_command(const GlobalOptions& global, const experiments::ImageQualityArgs& args);
+int generator_train_command(const GlobalOptions& global, generators::GeneratorTrainArgs args);
+int generator_sample_command(const GlobalOptions& global, const generators::GeneratorSampleArgs& args);
 int datasets_export_command(const GlobalOptions& global, const std::string& name, const std::filesystem::path& out,
                             const std::vector<std::string>& overrides);
 

@@ -107,6 +107,27 @@ int main(int argc, char** argv) {
   export_cmd->add_option("--out", export_out, "output folder")->required();
   export_cmd->add_option("overrides", export_overrides, "data-section keys, e.g. image_size=128 counts.train.positive=50");
 
+  auto* generator = app.add_subcommand("generator", "class-conditional GAN: train on a task's real images, sample a synthetic pool");
+  generator->require_subcommand(1);
+  frerec::generators::GeneratorTrainArgs train_args;
+  auto* generator_train = generator->add_subcommand("train", "train (or resume) a GAN on a dataset's real training split");
+  generator_train->add_option("config", train_args.config, "YAML with data: and generator: sections")->required();
+  generator_train->add_option("overrides", train_args.overrides, "key=value overrides, e.g. generator.steps=500");
+  generator_train->add_option("--out", train_args.out, "output folder (default: the config's out, else results/generators/<data.name>)");
+  generator_train->add_flag("--fresh", train_args.fresh, "discard the saved training state and start over");
+  generator_train->add_option("--max-steps", train_args.max_steps_this_run, "stop after N steps of this run (state saved)");
+  frerec::generators::GeneratorSampleArgs sample_args;
+  auto* generator_sample = generator->add_subcommand("sample", "write a generator's images as a synthetic_folder and/or a grid");
+  generator_sample->add_option("--checkpoint", sample_args.checkpoint, "generator.safetensors, or builtin:<task>")->required();
+  generator_sample->add_option("--per-class", sample_args.per_class, "images per class")->required();
+  generator_sample->add_option("--out", sample_args.out, "folder for <negative|positive>/NNNNNN.png");
+  generator_sample->add_option("--grid", sample_args.grid, "PNG grid of the samples");
+  generator_sample->add_flag("--with-real", sample_args.with_real, "add real training images to the grid");
+  generator_sample->add_option("--grid-per-class", sample_args.grid_per_class,
+                               "images per class in the grid (default 10)");
+  generator_sample->add_option("--seed", sample_args.seed, "sampling seed (default 0)");
+  generator_sample->add_option("--batch", sample_args.batch, "images per network pass (default 64 = the gan source's)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -120,6 +141,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  std::string command_line = "frerec";
+  for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
   global.verbosity = quiet ? -1 : (verbose ? 1 : 0);
   spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
   spdlog::set_level(quiet ? spdlog::level::warn : (verbose ? spdlog::level::debug : spdlog::level::info));
@@ -134,6 +157,11 @@ int main(int argc, char** argv) {
     if (calibrate->parsed()) return calibrate_command(global, calibrate_args);
     if (spectra->parsed()) return spectra_command(global, spectra_args);
     if (quality->parsed()) return image_quality_command(global, quality_args);
+    if (generator_train->parsed()) {
+      train_args.command_line = command_line;
+      return generator_train_command(global, train_args);
+    }
+    if (generator_sample->parsed()) return generator_sample_command(global, sample_args);
     if (export_cmd->parsed()) return datasets_export_command(global, export_name, export_out, export_overrides);
   } catch (const frerec::Error& e) {
     std::cerr << "frerec: error: " << one_line(e.what()) << "\n";
