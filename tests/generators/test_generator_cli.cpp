@@ -140,6 +140,25 @@ TEST(GeneratorCli, TrainResumeSampleAndUseAsSyntheticPool) {
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("makes 32x32 images but data.image_size=64"), std::string::npos) << r.output;
 
+  // A grid needs at least one image per class.
+  r = frerec("generator sample --checkpoint gan/generator.safetensors --per-class 2 --grid g0.png --grid-per-class 0", dir);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("--grid-per-class 0 must be >= 1"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "g0.png"));
+
+  // The shipped demo generators load and sample (models/generators/checkpoints).
+  for (const std::string task : {"demo_mri", "demo_cxr", "demo_fundus"}) {
+    r = frerec("generator sample --checkpoint builtin:" + task + " --per-class 3 --out builtin_" + task +
+                   " --grid builtin_" + task + ".png --with-real",
+               dir);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(pngs(dir / ("builtin_" + task)).size(), 6u) << task;
+    const auto shipped = nlohmann::json::parse(read_file(dir / ("builtin_" + task) / "generator.json"));
+    EXPECT_EQ(shipped["task"], task);
+    EXPECT_EQ(shipped["image_size"], 64);
+    EXPECT_EQ(shipped["channels"], task == "demo_fundus" ? 3 : 1);
+  }
+
   // `frerec info` lists the generator keys and parameter counts.
   r = frerec("info generators fastgan_lite image_size=128 channels=3", dir);
   ASSERT_EQ(r.code, 0) << r.output;
