@@ -79,6 +79,7 @@ report::Table make_table2(const std::vector<nlohmann::json>& records, const std:
   table.caption = "Table 2: downstream classification (mean ± std over seeds)";
   table.columns = {"Method", "AUC", "Acc", "F1", "n", fmt::format("p vs {} (Wilcoxon / t, AUC)", reference_method)};
   const auto& order = table2_method_order();
+  std::size_t max_pairs = 0;  // most seeds paired with the reference in any row (for the note)
   auto rank = [&](const std::string& m) {
     const auto it = std::find(order.begin(), order.end(), m);
     return it == order.end() ? order.size() : static_cast<std::size_t>(it - order.begin());
@@ -113,6 +114,7 @@ report::Table make_table2(const std::vector<nlohmann::json>& records, const std:
           b.push_back(other->second.value("auc", NAN));
         }
         if (a.size() >= 2) {
+          max_pairs = std::max(max_pairs, a.size());
           const double w = report::wilcoxon_signed_rank_p(a, b);
           const double t = report::paired_t_test_p(a, b);
           auto show = [](double p) { return std::isnan(p) ? std::string("n/a") : fmt::format("{:.3f}", p); };
@@ -134,8 +136,8 @@ report::Table make_table2(const std::vector<nlohmann::json>& records, const std:
   }
   table.notes.push_back(fmt::format(
       "Bold: best, underlined: second within each dataset / backbone group. p: two-sided paired tests of AUC against "
-      "{} across seeds (Wilcoxon signed-rank exact for n <= 50; with 5 seeds its smallest possible p is 0.0625).",
-      reference_method));
+      "{} across seeds (Wilcoxon signed-rank exact for n <= 50; with {} paired seeds its smallest possible p is {:.4g}).",
+      reference_method, max_pairs, max_pairs > 0 ? std::ldexp(1.0, 1 - static_cast<int>(max_pairs)) : 1.0));
   return table;
 }
 

@@ -85,7 +85,7 @@ TEST_F(Cli, ShippedConfigsValidateAndListTheirCells) {
         << dataset;
   }
   EXPECT_NE(first_line(configs + "quickstart.yaml").find("'quickstart' (classify): 18 cells"), std::string::npos);
-  EXPECT_NE(first_line(configs + "demo/full.yaml").find("suite 'demo': 129 cells"), std::string::npos);
+  EXPECT_NE(first_line(configs + "demo/full.yaml").find("suite 'demo': 219 cells"), std::string::npos);
 }
 
 TEST_F(Cli, HelpVersionAndInfo) {
