@@ -340,6 +340,8 @@ TEST_F(Cli, SuiteRunsTable2Table3AndFiguresThenReportsIdempotently) {
   const std::string table2 = read_file(root / "table2.md");
   for (const char* row : {"| raw |", "| gda |", "| gda_lowpass |", "| gda_frerec |"}) EXPECT_NE(table2.find(row), std::string::npos) << table2;
   EXPECT_EQ(table2.find("gda_shr"), std::string::npos) << "ablation rows belong to Table 3:\n" << table2;
+  // The note states the smallest Wilcoxon p the seeds allow: 2 / 2^n for n = 2 paired seeds.
+  EXPECT_NE(table2.find("with 2 paired seeds its smallest possible p is 0.5)"), std::string::npos) << table2;
   const std::string table3 = read_file(root / "table3.md");
   for (const char* row : {"| SHR |", "| RHM w.o. FESA |", "| RHM w. FESA |", "| FreRec |", "PSNR", "ΔAUC"})
     EXPECT_NE(table3.find(row), std::string::npos) << row << "\n" << table3;
