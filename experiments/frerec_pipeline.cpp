@@ -116,7 +116,8 @@ fs::path trained_dae(const std::vector<Image>& real, const FreRecSettings& setti
   restoration::DaeTrainOptions options = dae_options(settings, channels);
   const int held_out = std::min<int>(settings.dae_val_images, static_cast<int>(real.size()) / 5 + 1);
   ArtifactKey key{"dae", images_fingerprint(real),
-                  fmt::format("shr={};dae={};val={}", settings.shr.canonical(), options.canonical(), held_out), "1"};
+                  fmt::format("shr={};dae={};val={}", settings.shr.canonical(), options.canonical(), held_out),
+                  "2"};  // 2: FESA with live gradients and per-channel spectra (networks of "1" are not reused)
   std::unique_ptr<ArtifactCache> own;
   ArtifactCache& cache = cache_of(run, own);
   const std::string digest = key.digest();

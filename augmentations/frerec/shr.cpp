@@ -29,6 +29,12 @@ Domain parse_domain(const std::string& name) {
   if (name == "complex") return Domain::kComplex;
   throw ConfigError("shr: domain '" + name + "' is not known; use 'amplitude' or 'complex'");
 }
+StatsRegion parse_stats_region(const std::string& name) {
+  if (name == "high") return StatsRegion::kHigh;
+  if (name == "masked") return StatsRegion::kMasked;
+  throw ConfigError("shr: stats '" + name + "' is not known; use 'high' or 'masked'");
+}
+const char* to_string(StatsRegion r) { return r == StatsRegion::kHigh ? "high" : "masked"; }
 const char* to_string(Spread s) { return s == Spread::kMad ? "mad" : "std"; }
 const char* to_string(Normalize n) { return n == Normalize::kSynthetic ? "synthetic" : "real"; }
 const char* to_string(Domain d) { return d == Domain::kAmplitude ? "amplitude" : "complex"; }
@@ -44,20 +50,31 @@ std::vector<std::complex<double>> high_frequency_values(const std::complex<doubl
   return values;
 }
 
-ChannelStats stats_of(const std::vector<std::complex<double>>& values, Spread spread) {
+// Eq. 1 over the HF values plus `zeros` zero-valued bins (the masked low-frequency region
+// when stats = masked; 0 when stats = high).
+ChannelStats stats_of(const std::vector<std::complex<double>>& values, Spread spread, std::size_t zeros = 0) {
   ChannelStats s{{0.0, 0.0}, 0.0};
   if (values.empty()) return s;
+  const double count = static_cast<double>(values.size() + zeros);
   std::complex<double> sum = 0.0;
   for (const auto& v : values) sum += v;
-  s.mean = sum / static_cast<double>(values.size());
+  s.mean = sum / count;
   double acc = 0.0;
   for (const auto& v : values) {
     const double d = std::abs(v - s.mean);
     acc += spread == Spread::kMad ? d : d * d;
   }
-  acc /= static_cast<double>(values.size());
+  const double zero_deviation = std::abs(s.mean);
+  acc += static_cast<double>(zeros) * (spread == Spread::kMad ? zero_deviation : zero_deviation * zero_deviation);
+  acc /= count;
   s.spread = spread == Spread::kMad ? acc : std::sqrt(acc);
   return s;
+}
+
+// Low-frequency bins that Eq. 1 counts as zeros (stats = masked), else 0.
+std::size_t masked_zeros(const std::vector<std::uint8_t>& low, const ShrOptions& options) {
+  if (options.stats != StatsRegion::kMasked) return 0;
+  return static_cast<std::size_t>(std::count(low.begin(), low.end(), std::uint8_t{1}));
 }
 
 // 53-bit uniform in [0,1) (or (0,1] with open_zero) from one mt19937_64 output.
@@ -79,6 +96,10 @@ config::Schema ShrOptions::schema() {
                   {"synthetic", "real"})
       .add_string("domain", "amplitude", "statistics of |F| (phase kept) or of the complex values",
                   {"amplitude", "complex"})
+      .add_string("stats", "high",
+                  "Eq. 1 statistics over the high-frequency bins only, or over the whole masked spectrum "
+                  "(low-frequency bins counted as 0, the literal 1/H² sums)",
+                  {"high", "masked"})
       .add_string("ssim", "gaussian", "SSIM window used for retrieval", {"gaussian", "uniform"})
       .add_string("pool", "all", "retrieval pool: all real images or only those of the same class",
                   {"all", "same_class"})
@@ -94,6 +115,7 @@ ShrOptions ShrOptions::from_params(const config::Params& params) {
   if (params.has("spread")) o.spread = parse_spread(params.get<std::string>("spread"));
   if (params.has("normalize")) o.normalize = parse_normalize(params.get<std::string>("normalize"));
   if (params.has("domain")) o.domain = parse_domain(params.get<std::string>("domain"));
+  if (params.has("stats")) o.stats = parse_stats_region(params.get<std::string>("stats"));
   if (params.has("ssim")) o.ssim = spectral::parse_ssim_window(params.get<std::string>("ssim"), kComponent);
   if (params.has("pool")) o.pool = spectral::parse_retrieval_pool(params.get<std::string>("pool"), kComponent);
   if (params.has("seed")) {
@@ -117,9 +139,9 @@ void ShrOptions::validate() const {
 std::string ShrOptions::canonical() const {
   char ratio_text[64];
   std::snprintf(ratio_text, sizeof(ratio_text), "%.17g", ratio);
-  return std::string("shr.v1;ratio=") + ratio_text + ";k=" + std::to_string(k) + ";mask=" +
+  return std::string("shr.v2;ratio=") + ratio_text + ";k=" + std::to_string(k) + ";mask=" +
          spectral::to_string(mask) + ";spread=" + to_string(spread) + ";normalize=" + to_string(normalize) +
-         ";domain=" + to_string(domain) + ";ssim=" + spectral::to_string(ssim) + ";pool=" +
+         ";domain=" + to_string(domain) + ";stats=" + to_string(stats) + ";ssim=" + spectral::to_string(ssim) + ";pool=" +
          spectral::to_string(pool) + ";seed=" + std::to_string(seed);
 }
 
@@ -129,12 +151,13 @@ std::vector<ImageStats> high_frequency_stats(const std::vector<Image>& images, c
   if (images.empty()) return {};
   spectral::require_uniform_set(images, kComponent, "real");
   const auto low = spectral::low_frequency_mask(images[0].height, images[0].width, options.ratio, options.mask);
+  const std::size_t zeros = masked_zeros(low, options);
   std::vector<ImageStats> out(images.size());
   spectral::parallel_for(images.size(), threads, [&](std::size_t i) {
     const auto spectrum = spectral::centred_spectrum<double>(images[i]);
     ImageStats stats;
     for (int c = 0; c < spectrum.channels; ++c)
-      stats.push_back(stats_of(high_frequency_values(spectrum.plane(c), low, options.domain), options.spread));
+      stats.push_back(stats_of(high_frequency_values(spectrum.plane(c), low, options.domain), options.spread, zeros));
     out[i] = std::move(stats);
   });
   return out;
@@ -201,7 +224,7 @@ Image apply_shr(const Image& synthetic, const std::vector<const ImageStats*>& ne
     const auto values = high_frequency_values(plane, low, options.domain);
     if (values.empty()) continue;  // r = 1, square mask: nothing is high frequency
     const ChannelTarget& t = targets[c];
-    const ChannelStats own = stats_of(values, options.spread);
+    const ChannelStats own = stats_of(values, options.spread, masked_zeros(low, options));
     const std::complex<double> centre = options.normalize == Normalize::kSynthetic ? own.mean : t.mean_bar;
     const double scale = options.normalize == Normalize::kSynthetic ? own.spread : t.spread_bar;
     std::size_t v = 0;

@@ -13,6 +13,10 @@
 //              channel; new HF = σ̂ · (F^h − μ_S)/σ_S + μ̂ with μ_S, σ_S the synthetic
 //              image's own HF statistics (`normalize: synthetic`, AdaIN form, default) or
 //              μ̄, σ̄ (`normalize: real`, the literal Eq. 3).
+//   Region     `stats: high` (default): μ, σ over the HF bins only. `stats: masked`: Eq. 1 read
+//              literally — the sums run over the whole H×W grid of the masked spectrum F^h
+//              (low-frequency bins are 0 there) and divide by H·W, so μ = (1−a)·μ_HF and the
+//              zeros enter σ (a = low-frequency area fraction). Eq. 3 maps the HF bins in both.
 //   Values     `domain: amplitude` (default): statistics of |F| on the HF region; the new
 //              amplitude is clamped at 0 and recombined with the unchanged phase.
 //              `domain: complex`: Eq. 1 taken literally on the complex HF values (μ complex,
@@ -53,6 +57,7 @@ namespace frerec::shr {
 enum class Spread { kMad, kStd };
 enum class Normalize { kSynthetic, kReal };
 enum class Domain { kAmplitude, kComplex };
+enum class StatsRegion { kHigh, kMasked };
 
 struct ShrOptions {
   double ratio = 0.5;                                   // r: low-frequency mask ratio, (0,1]
@@ -61,11 +66,12 @@ struct ShrOptions {
   Spread spread = Spread::kMad;
   Normalize normalize = Normalize::kSynthetic;
   Domain domain = Domain::kAmplitude;
+  StatsRegion stats = StatsRegion::kHigh;
   spectral::SsimWindow ssim = spectral::SsimWindow::kGaussian;
   spectral::RetrievalPool pool = spectral::RetrievalPool::kAll;
   std::uint64_t seed = 0;
 
-  // Keys: ratio, k, mask, spread, normalize, domain, ssim, pool, seed.
+  // Keys: ratio, k, mask, spread, normalize, domain, stats, ssim, pool, seed.
   static config::Schema schema();
   static ShrOptions from_params(const config::Params& params);
   void validate() const;           // ConfigError naming the key and value

@@ -548,6 +548,12 @@ int DaeModel::channels() const { return state_->net->options().in_channels; }
 std::string DaeModel::architecture() const { return state_->net->options().to_yaml(); }
 std::int64_t DaeModel::parameters() const { return count_parameters(state_->net); }
 
+std::vector<DaeEpochStats> dae_history(const std::filesystem::path& checkpoint) {
+  const auto dict = read_checkpoint(checkpoint);
+  if (!dict.contains("history")) return {};
+  return history_from(dict.at("history").toStringRef());
+}
+
 std::string checkpoint_fingerprint(const std::filesystem::path& checkpoint) {
   return sha256_file(checkpoint.string());
 }

@@ -135,6 +135,9 @@ class DaeModel {
   std::unique_ptr<State> state_;
 };
 
+// The learning curve stored in a checkpoint (one entry per finished epoch, in order).
+std::vector<DaeEpochStats> dae_history(const std::filesystem::path& checkpoint);
+
 // SHA-256 of the checkpoint file (cache keys of calibrated images).
 std::string checkpoint_fingerprint(const std::filesystem::path& checkpoint);
 

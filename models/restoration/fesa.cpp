@@ -93,22 +93,22 @@ FrequencyBranchImpl::FrequencyBranchImpl(int64_t channels, int64_t ring_width, i
   // Angle rows are padded circularly by hand in forward(); the ring axis gets zero padding here.
   gate = register_module("gate", torch::nn::Conv2d(Conv2dOptions(1, 1, 3).padding({0, 1}).bias(true)));
   refine = register_module("refine", torch::nn::Conv2d(Conv2dOptions(1, 1, 3).padding({0, 1}).bias(true)));
-  project = register_module("project", torch::nn::Conv2d(Conv2dOptions(1, channels, 1).bias(bias)));
+  project = register_module("project", torch::nn::Conv2d(Conv2dOptions(channels, channels, 1).bias(bias)));
 }
 
 torch::Tensor FrequencyBranchImpl::forward(const torch::Tensor& x) {
   const int64_t height = x.size(2), width = x.size(3);
   const PolarGrid grid = polar_grid(height, width, ring_width_, angular_bins_, x.device());
-  auto mean = x.mean(1);                                                    // [N,H,W]
-  auto spectrum = torch::fft::fft2(mean, c10::nullopt, {-2, -1}, "ortho");  // complex
+  auto spectrum = torch::fft::fft2(x, c10::nullopt, {-2, -1}, "ortho");  // per channel, complex [N,C,H,W]
   auto amplitude = spectrum.abs();
   auto phase = spectrum / amplitude.clamp_min(1e-8);
-  auto cells = polar_pool(torch::fft::fftshift(amplitude, {-2, -1}), grid).unsqueeze(1);  // [N,1,P,R]
+  auto pooled = torch::fft::fftshift(amplitude.mean(1), {-2, -1});                        // F_spe [N,H,W]
+  auto cells = polar_pool(pooled, grid).unsqueeze(1);                                      // [N,1,P,R]
   auto wrapped = torch::cat({cells.narrow(2, grid.angular_bins - 1, 1), cells, cells.narrow(2, 0, 1)}, 2);
   auto mapped = torch::sigmoid(gate->forward(wrapped)) * refine->forward(wrapped);         // [N,1,P,R]
-  auto new_amplitude = torch::fft::ifftshift(polar_unpool(mapped.squeeze(1), grid), {-2, -1});
-  auto spatial = at::real(torch::fft::ifft2(new_amplitude * phase, c10::nullopt, {-2, -1}, "ortho"));
-  return project->forward(spatial.unsqueeze(1).contiguous());
+  auto new_amplitude = torch::fft::ifftshift(polar_unpool(mapped.squeeze(1), grid), {-2, -1});  // [N,H,W]
+  auto spatial = at::real(torch::fft::ifft2(new_amplitude.unsqueeze(1) * phase, c10::nullopt, {-2, -1}, "ortho"));
+  return project->forward(spatial.contiguous());
 }
 
 }  // namespace frerec::restoration

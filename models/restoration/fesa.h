@@ -1,15 +1,20 @@
 // FESA local frequency branch (paper Eq. 5; shared/DESIGN.md §4 "RHM") and the polar
-// pooling it needs. Input: the layer-normed feature [N,C,H,W] of a FET block; output
+// pooling it needs. Input: the layer-normed feature x [N,C,H,W] of a FET block; output
 // [N,C,H,W] that the block concatenates with the MDTA output (models/restoration/restormer.h).
 //
-//   m      = mean_c x                                  (FFT is linear: fft2 of the channel mean
-//   S      = fft2(m, norm="ortho")                      is the channel mean of the fft2s)
-//   A      = fftshift(|S|)                             centred amplitude, [N,H,W]
-//   F_fre  = polar_pool(A)                             [N,1,P,R/d], mean over each (angle, ring) cell
+//   S_c    = fft2(x_c, norm="ortho")                   per channel c, complex [N,C,H,W]
+//   F_spe  = fftshift(mean_c |S_c|)                    the amplitude spectrum average-pooled
+//                                                      over channels, [N,H,W] (2R × 2R × 1)
+//   F_fre  = polar_pool(F_spe)                         [N,1,P,R/d], mean over each (angle, ring) cell
 //   G      = sigmoid(Conv3x3(F_fre)),  V = Conv3x3(F_fre)
-//   A'     = polar_unpool(G ⊙ V)                       every pixel takes its cell's value
-//   y      = Re ifft2(ifftshift(A') · S/|S|, "ortho")  phase of the channel-mean spectrum
-//   out    = Conv1x1(y): 1 -> C channels
+//   A'     = polar_unpool(G ⊙ V)                       every pixel takes its cell's value, [N,H,W]
+//   y_c    = Re ifft2(ifftshift(A') · S_c/|S_c|, "ortho")   the refined amplitude map with each
+//                                                      channel's own phase, inverse FFT per channel
+//   out    = Conv1x1(y): C -> C channels               (the C_1 of Eq. 5)
+//
+// Why per channel and not the FFT of the channel mean: the channel mean of a layer-normed
+// feature is identically 0 while the LayerNorm keeps its initial affine parameters (and
+// stays small after), so its spectrum — and its phase — would be rounding noise.
 //
 // Decisions where the paper is silent (listed for DESIGN.md §4):
 //   * Centre of the shifted spectrum = (H/2, W/2) (integer division: where fftshift puts DC).
@@ -51,6 +56,7 @@ torch::Tensor polar_unpool(const torch::Tensor& cells, const PolarGrid& grid);
 
 class FrequencyBranchImpl : public torch::nn::Module {
  public:
+  // `project` is the 1×1 convolution C -> C of Eq. 5 (bias as the network's `bias` option).
   FrequencyBranchImpl(int64_t channels, int64_t ring_width, int64_t angular_bins, bool bias);
   torch::Tensor forward(const torch::Tensor& x);
   torch::nn::Conv2d gate{nullptr}, refine{nullptr}, project{nullptr};

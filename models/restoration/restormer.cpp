@@ -243,8 +243,9 @@ torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& input) {
 namespace {
 class PatchEmbedImpl : public torch::nn::Module {
  public:
-  PatchEmbedImpl(int64_t in, int64_t dim, bool bias) {
-    proj = register_module("proj", Conv2d(Conv2dOptions(in, dim, 3).padding(1).bias(bias)));
+  // Never a bias: the official OverlapPatchEmbed is built without the `bias` flag.
+  PatchEmbedImpl(int64_t in, int64_t dim) {
+    proj = register_module("proj", Conv2d(Conv2dOptions(in, dim, 3).padding(1).bias(false)));
   }
   torch::Tensor forward(const torch::Tensor& x) { return proj->forward(x); }
   Conv2d proj{nullptr};
@@ -280,7 +281,7 @@ torch::nn::Sequential make_stage(int64_t count, int64_t dim, int64_t heads, cons
 RestormerImpl::RestormerImpl(const RestormerOptions& o) : options_(o) {
   o.validate("restormer");
   const int64_t d = o.dim;
-  auto patch_embed = register_module("patch_embed", PatchEmbed(o.in_channels, d, o.bias));
+  auto patch_embed = register_module("patch_embed", PatchEmbed(o.in_channels, d));
   patch_embed_proj_ = patch_embed->proj;
   encoder_level1_ = register_module("encoder_level1", make_stage(o.num_blocks[0], d, o.heads[0], o));
   down1_2_ = register_module("down1_2", Resample(d, true))->body;
@@ -334,8 +335,10 @@ void initialize_parameters(torch::nn::Module& module, std::uint64_t seed) {
       if (conv->bias.defined()) conv->bias.copy_(at::empty(conv->bias.sizes(), at::kFloat).uniform_(-bound, bound, generator));
     } else if (auto* bn = dynamic_cast<torch::nn::BatchNorm2dImpl*>(child.get())) {
       bn->reset_parameters();
-      // FET fuse: zero γ so every FESA branch starts as the identity (see header).
-      if (item.key().size() >= 6 && item.key().compare(item.key().size() - 6, 6, "fuse.1") == 0) bn->weight.zero_();
+      // FET fuse: a small γ so every FESA branch starts near the identity yet keeps a live
+      // gradient (see the header; γ = 0 would cut it for good).
+      if (item.key().size() >= 6 && item.key().compare(item.key().size() - 6, 6, "fuse.1") == 0)
+        bn->weight.fill_(kFuseBatchNormGamma);
     }
   }
 }
@@ -365,7 +368,7 @@ ForwardCost forward_cost(const RestormerOptions& o, int height, int width) {
       const double cells = o.angular_bins * std::max(1.0, std::ceil(radius / o.ring_width));
       conv(1, 1, 3, 1, cells);
       conv(1, 1, 3, 1, cells);
-      conv(1, c, 1, 1, pixels);
+      conv(c, c, 1, 1, pixels);  // the 1x1 C->C of Eq. 5
       conv(2 * c, c, 1, 1, pixels);
       cost.fft_flops += 2 * 5 * pixels * std::log2(std::max(2.0, pixels));  // fft2 + ifft2
     }
