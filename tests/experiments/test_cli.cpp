@@ -1,5 +1,6 @@
 // End-to-end tests: the `frerec` program on tiny configs of the embedded demo benchmark.
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
@@ -398,6 +399,37 @@ TEST_F(Cli, SuiteRunsTable2Table3AndFiguresThenReportsIdempotently) {
   r = frerec("run figs.yaml method.name=mixup", dir_);
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find("not a frequency calibration"), std::string::npos) << r.output;
+}
+
+// Lines of output (an error is one line).
+std::size_t lines(const std::string& text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// `cache clear` removes only what the cache wrote; `cache ls` lists only that.
+TEST_F(Cli, CacheClearKeepsTheUsersFiles) {
+  Result r = frerec("--cache-dir own_cache datasets export demo_mri --out own_export image_size=32 "
+                    "counts.train.positive=4 counts.train.negative=4 counts.test.positive=2 counts.test.negative=2",
+                    dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::vector<fs::path> artifacts;
+  for (const auto& entry : fs::recursive_directory_iterator(dir_ / "own_cache"))
+    if (entry.path().extension() == ".h5") artifacts.push_back(entry.path());
+  ASSERT_FALSE(artifacts.empty());
+  fs::create_directories(dir_ / "own_cache/mydata");
+  fs::copy_file(artifacts.front(), dir_ / "own_cache/mydata/data.h5");  // the user's copy
+  fs::copy_file(artifacts.front(), dir_ / "own_cache/results.h5");
+  r = frerec("--cache-dir own_cache/ cache ls", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find(fmt::format("{} artifacts", artifacts.size())), std::string::npos) << r.output;
+  r = frerec("--cache-dir own_cache/ cache clear", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find(fmt::format("removed {} artifact file", artifacts.size())), std::string::npos) << r.output;
+  for (const auto& path : artifacts) EXPECT_FALSE(fs::exists(path)) << path;
+  EXPECT_TRUE(fs::exists(dir_ / "own_cache/mydata/data.h5"));
+  EXPECT_TRUE(fs::exists(dir_ / "own_cache/results.h5"));
+  r = frerec("--cache-dir own_cache cache ls", dir_);
+  EXPECT_NE(r.output.find("is empty"), std::string::npos) << r.output;
 }
 
 }  // namespace
