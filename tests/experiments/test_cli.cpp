@@ -432,5 +432,24 @@ TEST_F(Cli, CacheClearKeepsTheUsersFiles) {
   EXPECT_NE(r.output.find("is empty"), std::string::npos) << r.output;
 }
 
+// experiment.name (and suite.name) must be one plain folder below the results folder.
+TEST_F(Cli, ExperimentNameMustBeAPlainFolderName) {
+  write("tiny.yaml", kTinyBase);
+  const std::vector<std::string> names = {"..", "../up", ".", (dir_ / "elsewhere").string(), "a/b"};
+  for (const std::string& name : names) {
+    // ".." runs for real: nothing may land in the test folder above `named`.
+    const std::string dry_run = name == ".." ? "" : " --dry-run";
+    const Result r = frerec("--results-dir named run tiny.yaml experiment.name=" + name + dry_run, dir_);
+    EXPECT_EQ(r.code, 2) << name << "\n" << r.output;
+    EXPECT_EQ(lines(r.output), 1u) << r.output;
+    EXPECT_NE(r.output.find("experiment.name '" + name + "' must be a plain folder name"), std::string::npos) << r.output;
+  }
+  for (const char* stray : {"plan.json", "elsewhere", "named"}) EXPECT_FALSE(fs::exists(dir_ / stray)) << stray;
+  write("slash_suite.yaml", "suite:\n  name: a/b\n  parts: [tiny.yaml]\n");
+  const Result r = frerec("run slash_suite.yaml --dry-run", dir_);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("suite.name 'a/b' must be a plain folder name"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace frerec
