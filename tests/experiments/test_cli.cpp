@@ -451,5 +451,28 @@ TEST_F(Cli, ExperimentNameMustBeAPlainFolderName) {
   EXPECT_NE(r.output.find("suite.name 'a/b' must be a plain folder name"), std::string::npos) << r.output;
 }
 
+// A cell rerun under another config is not averaged with the others: Table 2 uses only the
+// records of the current plan and says how many it left out.
+TEST_F(Cli, ReportUsesOnlyRecordsOfTheCurrentPlan) {
+  write("mixed.yaml", std::string(kTinyBase) + "grid:\n  method.name: [raw]\n  seed: [0, 1]\n");
+  Result r = frerec("run mixed.yaml", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  const fs::path root = dir_ / "results/mixed";
+  auto raw_row = [&] {
+    const std::string table = read_file(root / "table2.md");
+    const auto start = table.find("| raw |");
+    return start == std::string::npos ? table : table.substr(start, table.find('\n', start) - start);
+  };
+  EXPECT_EQ(raw_row().substr(raw_row().size() - 5), "| 2 |") << raw_row();
+  r = frerec("run mixed.yaml --cell 0 train.epochs=2", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = frerec("report results/mixed", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(raw_row().substr(raw_row().size() - 5), "| 1 |") << raw_row();
+  const std::string table = read_file(root / "table2.md");
+  EXPECT_NE(table.find("1 record left out: made under another configuration than the current plan"), std::string::npos)
+      << table;
+}
+
 }  // namespace
 }  // namespace frerec
