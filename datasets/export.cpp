@@ -5,6 +5,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <set>
 #include <sstream>
 
 #include "datasets/register.h"
@@ -36,17 +37,30 @@ std::string csv_cell(const std::string& text) {
   return out + "\"";
 }
 
+// The file of `id` in `dir`: file_name(id), or, when an earlier id of the set took that
+// name (x,y.jpg and x_y.jpg both become x_y.png, a.png and a.jpg both a.png), the name with
+// __2, __3, ... before .png, so every id keeps its own file and manifest row. Deterministic:
+// the set's order decides which id keeps the plain name (docs/decisions.md).
+fs::path unique_file(const fs::path& dir, const std::string& id, std::set<fs::path>& taken) {
+  const std::string name = file_name(id);
+  fs::path file = dir / name;
+  for (int k = 2; !taken.insert(file).second; ++k)
+    file = dir / (name.substr(0, name.size() - 4) + "__" + std::to_string(k) + ".png");
+  return file;
+}
+
 // Writes `set` below out/<folder>/<class>/ and appends manifest rows (paths relative to
 // `manifest_root`).
 std::size_t write_set(const ImageSet& set, const fs::path& manifest_root, const fs::path& folder,
                       const std::string& split, std::ostringstream& manifest) {
   std::size_t written = 0;
+  std::set<fs::path> taken;
   set.for_each_chunk(256, [&](std::size_t first, const std::vector<Image>& images) {
     for (std::size_t k = 0; k < images.size(); ++k) {
       const std::size_t i = first + k;
       const fs::path dir = folder / class_folder(set.labels()[i]);
       fs::create_directories(dir);
-      const fs::path file = dir / file_name(set.ids()[i]);
+      const fs::path file = unique_file(dir, set.ids()[i], taken);
       io::write_png(file, images[k], set.bit_depth());
       manifest << csv_cell(file.lexically_relative(manifest_root).generic_string()) << ',' << set.labels()[i] << ','
                << split << ',' << csv_cell(set.ids()[i]) << '\n';

@@ -1,7 +1,8 @@
 // Exporting datasets as PNG folders and drawing contact sheets (`frerec datasets export`).
 //
 // export_dataset writes the sampled task (load_task) under out_dir:
-//   <out>/<split>/<negative|positive>/<id with '/' → '__'>.png   (8- or 16-bit as cached)
+//   <out>/<split>/<negative|positive>/<id with '/' → '__'>.png   (8- or 16-bit as cached;
+//                               ids that map to one name get __2, __3, ...: export.cpp)
 //   <out>/manifest.csv          path,label,split,id — loadable with data.name: csv_manifest
 //   <out>/synthetic/<class>/... and <out>/synthetic/manifest.csv when a synthetic pool exists
 //                               (loadable with data.synthetic.name: synthetic_folder)

@@ -252,7 +252,8 @@ class FiguresExperiment : public CellExperiment {
 
 std::vector<double> as_vector(const nlohmann::json& j) { return j.get<std::vector<double>>(); }
 
-std::string write_figures(const std::vector<nlohmann::json>& records, const fs::path& experiment_dir) {
+std::string write_figures(const std::vector<nlohmann::json>& records, const std::vector<nlohmann::json>& left_out,
+                          const fs::path& experiment_dir) {
   // One figure row per dataset (the first seed of each); every record in the table.
   std::map<std::string, std::pair<nlohmann::json, nlohmann::json>> first;  // dataset -> (record, data)
   report::Table table;
@@ -290,6 +291,7 @@ std::string write_figures(const std::vector<nlohmann::json>& records, const fs::
       "real vs synthetic on the extractor's features (0.5 = indistinguishable). Fréchet: domain Fréchet distance "
       "in the same feature space (not FID: no Inception network). Precision/recall: Kynkäänniemi et al., k = 3. "
       "Spectral gap: mean |Δ| of the 1-D spectral profiles over the upper half of radii.");
+  if (!left_out.empty()) table.notes.push_back(left_out_note(left_out.size()));
   report::save_table(table, experiment_dir / "figures");
 
   const report::Rgb orange{1.0, 0.498, 0.055}, blue{0.122, 0.467, 0.706}, green{0.173, 0.627, 0.173};

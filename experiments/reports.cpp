@@ -8,12 +8,16 @@
 // the row above. The FreRec row is the same cell as Table 2's GDA+FreRec, so a suite that
 // runs both trains it once.
 //
+// Every table uses only the records made under the current plan's config (plan*.json) and
+// says in a note how many it left out (build_reports).
+//
 // Table 2 (kind "classify"): per dataset and backbone (a group), one row per method with
 // AUC, Acc and F1 as mean ± std over seeds; bold best and underline second within the
 // group; p-values of each method against GDA across seeds (Wilcoxon signed-rank and
 // paired t on AUC, seeds paired by seed number).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <map>
@@ -141,16 +145,30 @@ report::Table make_table2(const std::vector<nlohmann::json>& records, const std:
   return table;
 }
 
+std::string left_out_note(std::size_t count) {
+  return fmt::format("{} record{} left out: made under another configuration than the current plan (config hash "
+                     "differs from the one plan*.json lists for the cell); rerun those cells to include them.",
+                     count, count == 1 ? "" : "s");
+}
+
 std::string build_reports(const fs::path& experiment_dir) {
   const auto records = collect_records(experiment_dir);
   if (records.empty()) return "";
-  std::map<std::string, std::vector<nlohmann::json>> by_kind;
-  for (const auto& r : records) by_kind[r.value("kind", "")].push_back(r);
+  // Tables use only records made under the current plan's config: a cell rerun with other
+  // settings (or a record of a cell the plan no longer has) must not be averaged with the
+  // rest. Folders without plan*.json (hand-made) use every record.
+  const auto planned = planned_config_hashes(experiment_dir);
+  std::map<std::string, std::vector<nlohmann::json>> by_kind, left_out_by_kind;
+  for (const auto& r : records) {
+    const auto plan = planned.find(r.value("cell", ""));
+    const bool current = planned.empty() || (plan != planned.end() && plan->second == r.value("config_hash", ""));
+    (current ? by_kind : left_out_by_kind)[r.value("kind", "")].push_back(r);
+  }
   std::string written;
   for (const auto& [kind, group] : by_kind) {
     const auto builder = report_builders().find(kind);
     if (builder == report_builders().end()) continue;
-    written += builder->second(group, experiment_dir);
+    written += builder->second(group, left_out_by_kind[kind], experiment_dir);
   }
   return written;
 }
@@ -228,22 +246,32 @@ std::optional<report::Table> make_table3(const std::vector<nlohmann::json>& reco
   return table;
 }
 
-std::string write_table2(const std::vector<nlohmann::json>& records, const fs::path& experiment_dir) {
+std::string write_table2(const std::vector<nlohmann::json>& records, const std::vector<nlohmann::json>& left_out,
+                         const fs::path& experiment_dir) {
   std::string written;
   // Table 2: the rows of the Table 2 methods (ablation-only experiments have none).
   const auto& order = table2_method_order();
-  std::vector<nlohmann::json> table2_records;
-  for (const auto& record : records) {
+  auto is_variant = [](const nlohmann::json& record) {
     const std::string method = coordinate(record, "method.name");
-    const bool ablation = method != "gda_frerec" && std::any_of(table3_variants().begin(), table3_variants().end(),
-                                                                [&](const auto& v) { return v.first == method; });
-    if (!ablation || std::find(order.begin(), order.end(), method) != order.end()) table2_records.push_back(record);
-  }
+    return std::any_of(table3_variants().begin(), table3_variants().end(), [&](const auto& v) { return v.first == method; });
+  };
+  auto in_table2 = [&](const nlohmann::json& record) {
+    const std::string method = coordinate(record, "method.name");
+    const bool ablation = method != "gda_frerec" && is_variant(record);
+    return !ablation || std::find(order.begin(), order.end(), method) != order.end();
+  };
+  std::vector<nlohmann::json> table2_records;
+  std::copy_if(records.begin(), records.end(), std::back_inserter(table2_records), in_table2);
   if (!table2_records.empty()) {
-    report::save_table(make_table2(table2_records, "gda"), experiment_dir / "table2");
+    report::Table table2 = make_table2(table2_records, "gda");
+    const auto left_out_here = std::count_if(left_out.begin(), left_out.end(), in_table2);
+    if (left_out_here > 0) table2.notes.push_back(left_out_note(static_cast<std::size_t>(left_out_here)));
+    report::save_table(table2, experiment_dir / "table2");
     written += fmt::format("  {0}/table2.md\n  {0}/table2.csv\n  {0}/table2.tex\n", experiment_dir.string());
   }
-  if (const auto table3 = make_table3(records)) {
+  if (auto table3 = make_table3(records)) {
+    const auto left_out_here = std::count_if(left_out.begin(), left_out.end(), is_variant);
+    if (left_out_here > 0) table3->notes.push_back(left_out_note(static_cast<std::size_t>(left_out_here)));
     report::save_table(*table3, experiment_dir / "table3");
     written += fmt::format("  {0}/table3.md\n  {0}/table3.csv\n  {0}/table3.tex\n", experiment_dir.string());
   }

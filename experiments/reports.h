@@ -14,9 +14,15 @@
 
 namespace frerec::experiments {
 
-// Builds the reports of one experiment kind's records; returns the files written, one per line.
-using ReportBuilder = std::function<std::string(const std::vector<nlohmann::json>&, const std::filesystem::path&)>;
+// Builds the reports of one experiment kind's records; returns the files written, one per
+// line. `left_out`: that kind's records made under another config than the current plan
+// (build_reports); no table uses them, and each table states how many of its own it left out.
+using ReportBuilder = std::function<std::string(const std::vector<nlohmann::json>& records,
+                                                const std::vector<nlohmann::json>& left_out,
+                                                const std::filesystem::path& experiment_dir)>;
 std::map<std::string, ReportBuilder>& report_builders();
+// The table note for `count` (> 0) left-out records.
+std::string left_out_note(std::size_t count);
 
 const std::vector<std::string>& table2_method_order();
 report::Table make_table2(const std::vector<nlohmann::json>& records, const std::string& reference_method);
@@ -25,6 +31,7 @@ const std::vector<std::pair<std::string, std::string>>& table3_variants();
 // Table 3 from the records of the ablation methods (nullopt when no group has two rows).
 std::optional<report::Table> make_table3(const std::vector<nlohmann::json>& records);
 // Writes table2.* (Table 2 methods) and table3.* (ablation variants) as the records allow.
-std::string write_table2(const std::vector<nlohmann::json>& records, const std::filesystem::path& experiment_dir);
+std::string write_table2(const std::vector<nlohmann::json>& records, const std::vector<nlohmann::json>& left_out,
+                         const std::filesystem::path& experiment_dir);
 
 }  // namespace frerec::experiments

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "augmentations/frerec/shr.h"
 #include "datasets/export.h"
@@ -54,18 +55,37 @@ ImageFolder read_image_folder(const fs::path& root, const std::string& what, int
   return folder;
 }
 
+std::vector<std::string> image_folder_output_names(const std::vector<std::string>& names) {
+  auto is_png = [](const fs::path& name) { return name.extension() == ".png" || name.extension() == ".PNG"; };
+  std::set<std::string> taken;
+  for (const auto& name : names)
+    if (is_png(name)) taken.insert(name);
+  std::vector<std::string> outputs;
+  for (const auto& name : names) {
+    if (is_png(name)) {
+      outputs.push_back(name);
+      continue;
+    }
+    const fs::path path = name;
+    const std::string extension = path.extension().empty() ? "" : path.extension().string().substr(1);
+    const std::string base = (path.parent_path() / path.stem()).generic_string();
+    std::string output = base + ".png";
+    for (int k = 1; !taken.insert(output).second; ++k)
+      output = base + "__" + extension + (k == 1 ? "" : "__" + std::to_string(k)) + ".png";
+    outputs.push_back(output);
+  }
+  return outputs;
+}
+
 std::vector<std::string> write_image_folder(const fs::path& out, const ImageFolder& like, const std::vector<Image>& images) {
   FREREC_ASSERT(images.size() == like.names.size(), "write_image_folder: one image per name");
-  std::vector<std::string> written;
+  const std::vector<std::string> written = image_folder_output_names(like.names);
   for (std::size_t i = 0; i < images.size(); ++i) {
-    fs::path name = like.names[i];
-    if (name.extension() != ".png" && name.extension() != ".PNG") name.replace_extension(".png");
-    const fs::path path = out / name;
+    const fs::path path = out / written[i];
     fs::create_directories(path.parent_path());
     const fs::path tmp = temporary_path_for(path);
     io::write_png(tmp, images[i], like.bit_depths[i] == 16 ? 16 : 8);
     commit_atomic(tmp, path);
-    written.push_back(name.generic_string());
   }
   return written;
 }
@@ -277,14 +297,61 @@ nlohmann::json quality_summary(const std::vector<Image>& reference, const std::v
   return {{"psnr_mean", psnr / n}, {"ssim_mean", ssim / n}};
 }
 
+// `path` absolute, with symlinks, '.', '..' and a trailing '/' resolved as far as it exists.
+fs::path resolved(const fs::path& path) {
+  fs::path result = fs::weakly_canonical(fs::absolute(path));
+  if (!result.has_filename() && result.has_relative_path()) result = result.parent_path();
+  return result;
+}
+
+// True when `inner` is `outer` or lies below it, compared by whole path components.
+bool is_within(const fs::path& inner, const fs::path& outer) {
+  auto i = inner.begin();
+  for (auto o = outer.begin(); o != outer.end(); ++o, ++i)
+    if (i == inner.end() || *i != *o) return false;
+  return true;
+}
+
+// calibrate never writes into, above or over its inputs, nor over a file in --out that an
+// earlier calibrate did not write (one listed in the manifest.json it leaves there).
+void require_safe_output(const CalibrateArgs& args, const std::vector<std::string>& outputs) {
+  const fs::path out = resolved(args.out);
+  for (const auto& [flag, input] : {std::pair{"--real", args.real}, std::pair{"--synthetic", args.synthetic}}) {
+    const fs::path folder = resolved(input);
+    if (!is_within(out, folder) && !is_within(folder, out)) continue;
+    throw ConfigError(fmt::format("calibrate: --out '{}' {} {} '{}'; choose an output folder outside the input folders "
+                                  "(inputs are never overwritten)",
+                                  args.out.string(), out == folder ? "is" : is_within(out, folder) ? "lies inside" : "contains",
+                                  flag, input.string()));
+  }
+  std::set<std::string> earlier;  // files a previous calibrate wrote into --out
+  if (const auto manifest = read_json_file(args.out / "manifest.json"); manifest && manifest->is_array()) {
+    const bool ours = std::all_of(manifest->begin(), manifest->end(), [](const nlohmann::json& row) {
+      return row.is_object() && row.contains("input") && row.contains("output") && row["output"].is_string();
+    });
+    if (ours) {
+      for (const auto& row : *manifest) earlier.insert(row["output"].get<std::string>());
+      earlier.insert({"manifest.json", "calibration.json", "calibration.md", "dae_checkpoint.pt"});
+    }
+  }
+  std::vector<std::string> targets = outputs;
+  targets.insert(targets.end(), {"manifest.json", "calibration.json", "calibration.md"});
+  if (args.stage != "shr" && args.checkpoint.empty()) targets.push_back("dae_checkpoint.pt");
+  for (const auto& target : targets) {
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(args.out / target, ec)) || earlier.count(target)) continue;
+    throw ConfigError(fmt::format("calibrate: --out '{}' already holds '{}', which calibrate did not write; choose a "
+                                  "new or empty output folder (existing files are never overwritten)",
+                                  args.out.string(), target));
+  }
+}
+
 }  // namespace
 
 int calibrate_command(const CalibrateArgs& args, RunContext& run) {
   if (args.stage != "shr" && args.stage != "rhm" && args.stage != "full")
     throw ConfigError("calibrate --stage '" + args.stage + "' must be shr, rhm or full");
   if (args.out.empty()) throw ConfigError("calibrate: --out is required");
-  if (fs::exists(args.out) && fs::equivalent(args.out, args.synthetic))
-    throw ConfigError("calibrate: --out must differ from --synthetic (inputs are never overwritten)");
   // Options: the `shr` and `dae` blocks of --config (if any) plus key=value overrides.
   YAML::Node root(YAML::NodeType::Map);
   config::Provenance provenance;
@@ -321,6 +388,13 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
   const int channels = synthetic.images.front().channels;
   const ImageFolder real = read_image_folder(args.real, "--real", channels);
   require_same_shapes(real.images, "--real", synthetic.images, "--synthetic");
+  const std::vector<std::string> outputs = image_folder_output_names(synthetic.names);
+  require_safe_output(args, outputs);
+  // The manifest first: it marks the output names as ours should this run be interrupted.
+  nlohmann::json manifest = nlohmann::json::array();
+  for (std::size_t i = 0; i < outputs.size(); ++i)
+    manifest.push_back({{"input", synthetic.names[i]}, {"output", outputs[i]}, {"bit_depth", synthetic.bit_depths[i]}});
+  write_json_atomic(args.out / "manifest.json", manifest);
   spdlog::info("calibrate: {} synthetic and {} real images of {}x{}x{}, stage {}", synthetic.images.size(),
                real.images.size(), channels, real.images.front().height, real.images.front().width, args.stage);
   nlohmann::json timings;
@@ -365,9 +439,6 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
   timings["calibration_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 
   const auto written = write_image_folder(args.out, synthetic, output);
-  nlohmann::json manifest = nlohmann::json::array();
-  for (std::size_t i = 0; i < written.size(); ++i)
-    manifest.push_back({{"input", synthetic.names[i]}, {"output", written[i]}, {"bit_depth", synthetic.bit_depths[i]}});
   const auto gap_before = spectral::spectral_gap(real.images, synthetic.images, run.threads, options.ratio);
   const auto gap_after = spectral::spectral_gap(real.images, output, run.threads, options.ratio);
   timings["total_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -384,7 +455,6 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
       {"dae_learning_curve", curve},
       {"timings", timings},
       {"environment", environment_json(run.threads, run.device)}};
-  write_json_atomic(args.out / "manifest.json", manifest);
   write_json_atomic(args.out / "calibration.json", summary);
   std::string md = fmt::format("# FreRec calibration ({})\n\n", args.stage);
   md += fmt::format("- synthetic: `{}` ({} images)\n- real reference: `{}` ({} images)\n- SHR: `{}`\n{}\n",

@@ -26,8 +26,13 @@ struct ImageFolder {
 // size > 0, resized to size×size. Errors name the folder and the first unreadable files.
 ImageFolder read_image_folder(const std::filesystem::path& root, const std::string& what, int channels = 0,
                               int size = 0);
-// Writes images under the same relative names and bit depths (PNG; a .jpg/.jpeg name
-// becomes .png since calibrated pixels should not be re-compressed lossily).
+// The relative output names of write_image_folder, one per input name: the same name for
+// PNG files, else .png in place of the extension (calibrated pixels should not be
+// re-compressed lossily). When that name is taken (a.png beside a.tif) the old extension
+// stays in the name, a__tif.png, then a__tif__2.png, ...: PNG inputs always keep their
+// names and the result depends only on the input names (docs/decisions.md).
+std::vector<std::string> image_folder_output_names(const std::vector<std::string>& names);
+// Writes images under those names, with the same bit depths; returns the names.
 std::vector<std::string> write_image_folder(const std::filesystem::path& out, const ImageFolder& like,
                                             const std::vector<Image>& images);
 

@@ -175,9 +175,11 @@ std::chrono::seconds parse_age(const std::string& text) {
 
 int cache_clear_command(const GlobalOptions& global, const std::string& older_than) {
   ArtifactCache cache(global.cache_dir);
-  const std::size_t removed = cache.clear(parse_age(older_than));
-  std::cout << fmt::format("removed {} artifact file{} from {}\n", removed, removed == 1 ? "" : "s",
-                           global.cache_dir.string());
+  std::size_t in_use = 0;
+  const std::size_t removed = cache.clear(parse_age(older_than), &in_use);
+  std::cout << fmt::format("removed {} artifact file{} from {}{}\n", removed, removed == 1 ? "" : "s",
+                           global.cache_dir.string(),
+                           in_use == 0 ? "" : fmt::format(" (kept {} being built by a running job)", in_use));
   return 0;
 }
 

@@ -6,6 +6,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <map>
 
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
@@ -59,24 +62,60 @@ std::string invalid_reason(const fs::path& path, const ArtifactKey& key) {
 
 class FileLock {
  public:
-  explicit FileLock(const fs::path& path) {
+  // Waits for the lock, or with `wait` false gives up at once when another process holds
+  // it (held() is then false).
+  explicit FileLock(const fs::path& path, bool wait = true) {
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
     if (fd_ < 0) throw RunError("cache: cannot open lock file '" + path.string() + "'");
-    if (::flock(fd_, LOCK_EX) != 0) {
+    if (::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+      const bool busy = !wait && errno == EWOULDBLOCK;
       ::close(fd_);
-      throw RunError("cache: cannot lock '" + path.string() + "'");
+      fd_ = -1;
+      if (!busy) throw RunError("cache: cannot lock '" + path.string() + "'");
     }
   }
   ~FileLock() {
+    if (fd_ < 0) return;
     ::flock(fd_, LOCK_UN);
     ::close(fd_);
   }
+  bool held() const { return fd_ >= 0; }
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
 
  private:
   int fd_ = -1;
 };
+
+fs::path lock_path_for(const fs::path& artifact) {
+  fs::path lock = artifact;
+  return lock.replace_extension(".lock");
+}
+
+bool is_digest(const std::string& text) {
+  return text.size() == 24 &&
+         std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// The artifact path <dir>/<kind>/<digest>.h5 that `file` is or was being built as; empty
+// when `file` is not an artifact of this cache: other names, other depths, and HDF5 files
+// whose frerec_kind / frerec_key attributes do not name that kind and digest (a user's
+// own data placed in the cache folder) are never touched. A digest-named .h5 that does not
+// open as HDF5 is a truncated artifact, and <digest>.h5.tmp.* a builder's temporary.
+fs::path artifact_path_of(const fs::path& dir, const fs::path& file) {
+  const fs::path relative = file.lexically_relative(dir);
+  if (std::distance(relative.begin(), relative.end()) != 2) return {};
+  const std::string kind = relative.begin()->string(), name = file.filename().string();
+  const auto tmp = name.find(".h5.tmp.");
+  if (tmp != std::string::npos)
+    return is_digest(name.substr(0, tmp)) ? file.parent_path() / name.substr(0, tmp + 3) : fs::path();
+  if (file.extension() != ".h5" || !is_digest(file.stem().string())) return {};
+  const auto h5 = open_quietly(file);
+  if (h5 && (h5::read_attribute(*h5, "frerec_kind") != kind ||
+             h5::read_attribute(*h5, "frerec_key") != file.stem().string()))
+    return {};
+  return file;
+}
 
 }  // namespace
 
@@ -106,9 +145,7 @@ fs::path ArtifactCache::get_or_build(const ArtifactKey& key, const std::function
     return path;
   }
   fs::create_directories(path.parent_path());
-  fs::path lock_path = path;
-  lock_path.replace_extension(".lock");
-  FileLock lock(lock_path);
+  FileLock lock(lock_path_for(path));
   // Another writer may have finished while we waited for the lock.
   const std::string reason = invalid_reason(path, key);
   if (reason.empty()) return path;
@@ -145,6 +182,7 @@ std::vector<ArtifactEntry> ArtifactCache::list() const {
   if (!fs::exists(dir_, ec)) return entries;
   for (const auto& item : fs::recursive_directory_iterator(dir_, ec)) {
     if (!item.is_regular_file() || item.path().extension() != ".h5") continue;
+    if (artifact_path_of(dir_, item.path()).empty()) continue;  // the user's file
     ArtifactEntry entry;
     entry.path = item.path();
     entry.kind = item.path().parent_path().filename().string();
@@ -158,22 +196,31 @@ std::vector<ArtifactEntry> ArtifactCache::list() const {
   return entries;
 }
 
-std::size_t ArtifactCache::clear(std::chrono::seconds older_than) {
+std::size_t ArtifactCache::clear(std::chrono::seconds older_than, std::size_t* in_use) {
   std::size_t removed = 0;
+  if (in_use) *in_use = 0;
   std::error_code ec;
   if (!fs::exists(dir_, ec)) return 0;
   const auto now = fs::file_time_type::clock::now();
-  std::vector<fs::path> doomed;
+  std::map<fs::path, std::vector<fs::path>> doomed;  // artifact path -> its files (artifact, temporaries)
   for (const auto& item : fs::recursive_directory_iterator(dir_, ec)) {
     if (!item.is_regular_file()) continue;
-    const std::string name = item.path().filename().string();
-    const bool artifact = item.path().extension() == ".h5" || name.find(".h5.tmp.") != std::string::npos;
-    if (!artifact) continue;
+    const fs::path artifact = artifact_path_of(dir_, item.path());
+    if (artifact.empty()) continue;
     if (older_than.count() > 0 && now - item.last_write_time() < older_than) continue;
-    doomed.push_back(item.path());
+    doomed[artifact].push_back(item.path());
   }
-  for (const auto& path : doomed)
-    if (fs::remove(path, ec)) ++removed;
+  // Under the writer's lock, so a build in progress (its temporary) and the artifact it is
+  // about to commit are left alone; their count goes to *in_use.
+  for (const auto& [artifact, files] : doomed) {
+    const FileLock lock(lock_path_for(artifact), false);
+    if (!lock.held()) {
+      if (in_use) *in_use += files.size();
+      continue;
+    }
+    for (const auto& path : files)
+      if (fs::remove(path, ec)) ++removed;
+  }
   return removed;
 }
 

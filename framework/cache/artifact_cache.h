@@ -53,10 +53,14 @@ class ArtifactCache {
   // True if a complete artifact with matching attributes exists.
   bool is_valid(const ArtifactKey& key) const;
 
+  // Artifacts only: files in the cache folder that the cache did not write (other names or
+  // places, or HDF5 files without matching frerec_kind / frerec_key) are not listed.
   std::vector<ArtifactEntry> list() const;
-  // Removes artifacts (and stray temporaries) older than `older_than` (all when zero).
+  // Removes artifacts (and stray temporaries) older than `older_than` (all when zero);
+  // other files are never removed. Each artifact is removed under its writer's lock; one
+  // whose lock is held by a running build is kept and its files counted in *in_use.
   // Returns the number of files removed.
-  std::size_t clear(std::chrono::seconds older_than = std::chrono::seconds(0));
+  std::size_t clear(std::chrono::seconds older_than = std::chrono::seconds(0), std::size_t* in_use = nullptr);
 
  private:
   std::filesystem::path dir_;

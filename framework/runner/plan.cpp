@@ -33,6 +33,12 @@ std::string sanitize(std::string text) {
   return text;
 }
 
+// Experiment and suite names are one folder below the results folder: no separators, not
+// '.' or '..' (which would put plan.json, tables and cells outside it).
+bool is_plain_folder_name(const std::string& name) {
+  return !name.empty() && name != "." && name != ".." && name.find_first_of(std::string("/\\\0", 3)) == std::string::npos;
+}
+
 std::string part_of(const YAML::Node& config, const std::string& key) {
   const YAML::Node value = config::get_by_path(config, key);
   return value && value.IsScalar() ? sanitize(value.Scalar()) : "none";
@@ -82,8 +88,8 @@ Suite make_suite(const std::filesystem::path& config_file, const std::vector<std
     }
   }
   suite.name = suite_node["name"] ? suite_node["name"].as<std::string>() : config_file.stem().string();
-  if (suite.name.empty() || suite.name.find("..") != std::string::npos)
-    throw ConfigError(where + ": suite.name '" + suite.name + "' must be a non-empty folder name");
+  if (!is_plain_folder_name(suite.name))
+    throw ConfigError(where + ": suite.name '" + suite.name + "' must be a plain folder name (no '/', not '.' or '..')");
   suite.description = suite_node["description"] ? suite_node["description"].as<std::string>() : "";
   const YAML::Node parts = suite_node["parts"];
   if (!parts || !parts.IsSequence() || parts.size() == 0)
@@ -163,6 +169,12 @@ ExperimentPlan make_plan(const config::LoadedConfig& loaded, const std::filesyst
     cell.config = config::validate_experiment(root, provenance);
     if (cell.config["experiment"]["name"].as<std::string>().empty())
       cell.config["experiment"]["name"] = config_file.stem().string();
+    if (const std::string name = cell.config["experiment"]["name"].as<std::string>(); !is_plain_folder_name(name)) {
+      const std::string where = provenance.where("experiment.name");
+      throw ConfigError(fmt::format("{}{}experiment.name '{}' must be a plain folder name (no '/', not '.' or '..'): "
+                                    "results go to <results-dir>/<name>",
+                                    where, where.empty() ? "" : ": ", name));
+    }
     cell.config_hash = config_hash(cell.config);
 
     std::vector<std::string> parts = {part_of(cell.config, "data.name"), part_of(cell.config, "method.name"),

@@ -1,5 +1,6 @@
 #include "framework/runner/record.h"
 
+#include <algorithm>
 
 #include "framework/core/atomic_file.h"
 #include "framework/core/system_info.h"
@@ -45,6 +46,27 @@ std::vector<nlohmann::json> collect_records(const fs::path& experiment_dir) {
     return a.value("cell", "") < b.value("cell", "");
   });
   return records;
+}
+
+std::map<std::string, std::string> planned_config_hashes(const fs::path& experiment_dir) {
+  std::vector<std::pair<fs::file_time_type, fs::path>> listings;
+  std::error_code ec;
+  for (const auto& item : fs::directory_iterator(experiment_dir, ec)) {
+    const std::string name = item.path().filename().string();
+    if (item.is_regular_file() && name.rfind("plan", 0) == 0 && item.path().extension() == ".json")
+      listings.emplace_back(item.last_write_time(), item.path());
+  }
+  std::sort(listings.begin(), listings.end());  // oldest first: newer listings overwrite
+  std::map<std::string, std::string> hashes;
+  for (const auto& [time, path] : listings) {
+    const auto plan = read_json_file(path);
+    if (!plan || !plan->is_object() || !plan->contains("cells") || !(*plan)["cells"].is_array()) continue;
+    for (const auto& cell : (*plan)["cells"])
+      if (cell.is_object() && cell.value("cell", nlohmann::json()).is_string() &&
+          cell.value("config_hash", nlohmann::json()).is_string())
+        hashes[cell["cell"].get<std::string>()] = cell["config_hash"].get<std::string>();
+  }
+  return hashes;
 }
 
 }  // namespace frerec

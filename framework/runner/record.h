@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <map>
+#include <string>
 #include <optional>
 #include <vector>
 
@@ -17,6 +19,11 @@ void write_json_atomic(const std::filesystem::path& path, const nlohmann::json& 
 
 // Every finished record (status "ok") below results/<experiment>/, sorted by cell index.
 std::vector<nlohmann::json> collect_records(const std::filesystem::path& experiment_dir);
+
+// The config hash the current plan gives each cell id, from the plan*.json listings that
+// `run` writes into results/<experiment>/ (one per part of a suite; where two listings name
+// the same cell, the more recently written one wins). Empty when there are no listings.
+std::map<std::string, std::string> planned_config_hashes(const std::filesystem::path& experiment_dir);
 
 
 }  // namespace frerec

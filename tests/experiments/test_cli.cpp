@@ -1,5 +1,6 @@
 // End-to-end tests: the `frerec` program on tiny configs of the embedded demo benchmark.
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
@@ -7,6 +8,8 @@
 #include <cstdio>
 #include <fstream>
 #include <random>
+#include <set>
+#include <sstream>
 
 #include "framework/core/atomic_file.h"
 #include "framework/io/image_io.h"
@@ -398,6 +401,175 @@ TEST_F(Cli, SuiteRunsTable2Table3AndFiguresThenReportsIdempotently) {
   r = frerec("run figs.yaml method.name=mixup", dir_);
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find("not a frequency calibration"), std::string::npos) << r.output;
+}
+
+// Lines of output (an error is one line).
+std::size_t lines(const std::string& text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// `cache clear` removes only what the cache wrote; `cache ls` lists only that.
+TEST_F(Cli, CacheClearKeepsTheUsersFiles) {
+  Result r = frerec("--cache-dir own_cache datasets export demo_mri --out own_export image_size=32 "
+                    "counts.train.positive=4 counts.train.negative=4 counts.test.positive=2 counts.test.negative=2",
+                    dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::vector<fs::path> artifacts;
+  for (const auto& entry : fs::recursive_directory_iterator(dir_ / "own_cache"))
+    if (entry.path().extension() == ".h5") artifacts.push_back(entry.path());
+  ASSERT_FALSE(artifacts.empty());
+  fs::create_directories(dir_ / "own_cache/mydata");
+  fs::copy_file(artifacts.front(), dir_ / "own_cache/mydata/data.h5");  // the user's copy
+  fs::copy_file(artifacts.front(), dir_ / "own_cache/results.h5");
+  r = frerec("--cache-dir own_cache/ cache ls", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find(fmt::format("{} artifacts", artifacts.size())), std::string::npos) << r.output;
+  r = frerec("--cache-dir own_cache/ cache clear", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find(fmt::format("removed {} artifact file", artifacts.size())), std::string::npos) << r.output;
+  for (const auto& path : artifacts) EXPECT_FALSE(fs::exists(path)) << path;
+  EXPECT_TRUE(fs::exists(dir_ / "own_cache/mydata/data.h5"));
+  EXPECT_TRUE(fs::exists(dir_ / "own_cache/results.h5"));
+  r = frerec("--cache-dir own_cache cache ls", dir_);
+  EXPECT_NE(r.output.find("is empty"), std::string::npos) << r.output;
+}
+
+// experiment.name (and suite.name) must be one plain folder below the results folder.
+TEST_F(Cli, ExperimentNameMustBeAPlainFolderName) {
+  write("tiny.yaml", kTinyBase);
+  const std::vector<std::string> names = {"..", "../up", ".", (dir_ / "elsewhere").string(), "a/b"};
+  for (const std::string& name : names) {
+    // ".." runs for real: nothing may land in the test folder above `named`.
+    const std::string dry_run = name == ".." ? "" : " --dry-run";
+    const Result r = frerec("--results-dir named run tiny.yaml experiment.name=" + name + dry_run, dir_);
+    EXPECT_EQ(r.code, 2) << name << "\n" << r.output;
+    EXPECT_EQ(lines(r.output), 1u) << r.output;
+    EXPECT_NE(r.output.find("experiment.name '" + name + "' must be a plain folder name"), std::string::npos) << r.output;
+  }
+  for (const char* stray : {"plan.json", "elsewhere", "named"}) EXPECT_FALSE(fs::exists(dir_ / stray)) << stray;
+  write("slash_suite.yaml", "suite:\n  name: a/b\n  parts: [tiny.yaml]\n");
+  const Result r = frerec("run slash_suite.yaml --dry-run", dir_);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("suite.name 'a/b' must be a plain folder name"), std::string::npos) << r.output;
+}
+
+// A cell rerun under another config is not averaged with the others: Table 2 uses only the
+// records of the current plan and says how many it left out.
+TEST_F(Cli, ReportUsesOnlyRecordsOfTheCurrentPlan) {
+  write("mixed.yaml", std::string(kTinyBase) + "grid:\n  method.name: [raw]\n  seed: [0, 1]\n");
+  Result r = frerec("run mixed.yaml", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  const fs::path root = dir_ / "results/mixed";
+  auto raw_row = [&] {
+    const std::string table = read_file(root / "table2.md");
+    const auto start = table.find("| raw |");
+    return start == std::string::npos ? table : table.substr(start, table.find('\n', start) - start);
+  };
+  EXPECT_EQ(raw_row().substr(raw_row().size() - 5), "| 2 |") << raw_row();
+  r = frerec("run mixed.yaml --cell 0 train.epochs=2", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = frerec("report results/mixed", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(raw_row().substr(raw_row().size() - 5), "| 1 |") << raw_row();
+  const std::string table = read_file(root / "table2.md");
+  EXPECT_NE(table.find("1 record left out: made under another configuration than the current plan"), std::string::npos)
+      << table;
+}
+
+// 16x16 gray images with a different pattern each, stored as PNG whatever the name's
+// extension (images are decoded by content).
+void write_images(const fs::path& dir, const std::vector<std::string>& names, int seed) {
+  fs::create_directories(dir);
+  for (std::size_t n = 0; n < names.size(); ++n) {
+    Image image(1, 16, 16);
+    for (int y = 0; y < 16; ++y)
+      for (int x = 0; x < 16; ++x)
+        image.at(0, y, x) = static_cast<float>((x * 7 + y * 13 + static_cast<int>(n) * 5 + seed) % 17) / 16.0f;
+    io::write_png(dir / names[n], image, 8);
+  }
+}
+
+// calibrate never writes into, above or over its input folders, however --out is spelled,
+// nor over a file in --out that an earlier calibrate did not write.
+TEST_F(Cli, CalibrateNeverOverwritesInputsOrForeignFiles) {
+  const std::vector<std::string> names = {"0000.png", "0001.png", "0002.png", "0003.png",
+                                          "0004.png", "0005.png", "0006.png", "0007.png"};
+  write_images(dir_ / "guard/real", names, 1);
+  write_images(dir_ / "guard/syn", names, 2);
+  const std::string real_bytes = read_file(dir_ / "guard/real/0003.png");
+  const std::string synthetic_bytes = read_file(dir_ / "guard/syn/0003.png");
+  fs::create_directory_symlink(dir_ / "guard/real", dir_ / "guard/link");
+  const std::string calibrate = "calibrate --stage shr shr.k=2 --real guard/real --synthetic guard/syn --out ";
+  const std::vector<std::string> outs = {"guard/real", "guard/real/", "guard/./real", "guard/syn/../real",
+                                         "guard/link", (dir_ / "guard/real").string(), "guard/real/calibrated",
+                                         "guard", "guard/syn", "guard/syn/calibrated"};
+  for (const std::string& out : outs) {
+    const Result r = frerec(calibrate + out, dir_);
+    EXPECT_EQ(r.code, 2) << out << "\n" << r.output;
+    EXPECT_EQ(lines(r.output), 1u) << r.output;
+    EXPECT_NE(r.output.find("choose an output folder outside the input folders"), std::string::npos) << r.output;
+  }
+  EXPECT_EQ(read_file(dir_ / "guard/real/0003.png"), real_bytes);
+  EXPECT_EQ(read_file(dir_ / "guard/syn/0003.png"), synthetic_bytes);
+  for (const char* stray : {"guard/real/manifest.json", "guard/real/calibrated", "guard/syn/calibrated", "guard/manifest.json"})
+    EXPECT_FALSE(fs::exists(dir_ / stray)) << stray;
+
+  // A folder holding a file of an output's name that calibrate did not write: refused, named.
+  write_images(dir_ / "guard/mine", {"0003.png"}, 3);
+  const std::string mine = read_file(dir_ / "guard/mine/0003.png");
+  Result r = frerec(calibrate + "guard/mine", dir_);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_EQ(lines(r.output), 1u) << r.output;
+  EXPECT_NE(r.output.find("already holds '0003.png', which calibrate did not write"), std::string::npos) << r.output;
+  EXPECT_EQ(read_file(dir_ / "guard/mine/0003.png"), mine);
+  EXPECT_FALSE(fs::exists(dir_ / "guard/mine/0000.png"));
+  // So is a manifest.json that is not calibrate's.
+  write("guard/theirs/manifest.json", "{\"mine\": true}\n");
+  r = frerec(calibrate + "guard/theirs", dir_);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("'manifest.json'"), std::string::npos) << r.output;
+  EXPECT_EQ(read_file(dir_ / "guard/theirs/manifest.json"), "{\"mine\": true}\n");
+
+  // Other files may be there; rerunning into calibrate's own output folder replaces its files.
+  write("guard/out/notes.txt", "mine");
+  r = frerec(calibrate + "guard/out", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(json(dir_ / "guard/out/calibration.json")["images"], 8);
+  r = frerec(calibrate + "guard/out/", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(read_file(dir_ / "guard/out/notes.txt"), "mine");
+}
+
+// Input names that map to one output name each get their own file and manifest row.
+TEST_F(Cli, CollidingOutputNamesGetTheirOwnFiles) {
+  write_images(dir_ / "clash/real", {"r0.png", "r1.png", "r2.png", "r3.png", "r4.png", "r5.png", "r6.png", "r7.png"}, 4);
+  write_images(dir_ / "clash/syn", {"a.png", "a.tif", "a.jpg", "b.bmp"}, 5);
+  Result r = frerec("calibrate --stage shr shr.k=2 --real clash/real --synthetic clash/syn --out clash/out", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("wrote 4 images"), std::string::npos) << r.output;
+  EXPECT_EQ(json(dir_ / "clash/out/calibration.json")["images"], 4);
+  std::set<std::string> outputs;
+  for (const auto& row : json(dir_ / "clash/out/manifest.json")) outputs.insert(row["output"].get<std::string>());
+  EXPECT_EQ(outputs, (std::set<std::string>{"a.png", "a__jpg.png", "a__tif.png", "b.png"}));
+  for (const auto& name : outputs) EXPECT_TRUE(fs::exists(dir_ / "clash/out" / name)) << name;
+  EXPECT_NE(read_file(dir_ / "clash/out/a__jpg.png"), read_file(dir_ / "clash/out/a__tif.png"));
+
+  // datasets export: ids that sanitise to one file name ("x,y" and "x_y") keep their own files.
+  write_images(dir_ / "clash/src/positive", {"x,y.png", "x_y.png", "c.png", "c.jpg"}, 6);
+  write_images(dir_ / "clash/src/negative", {"n0.png", "n1.png", "n2.png", "n3.png"}, 7);
+  r = frerec("datasets export image_folder --out clash/export root=clash/src image_size=16 test_fraction=0.0", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string manifest = read_file(dir_ / "clash/export/manifest.csv");
+  EXPECT_EQ(lines(manifest), 9u) << manifest;
+  std::set<std::string> paths;
+  std::istringstream rows(manifest.substr(manifest.find('\n') + 1));
+  for (std::string row; std::getline(rows, row);) paths.insert(row.substr(0, row.find(',')));
+  EXPECT_EQ(paths.size(), 8u) << manifest;
+  for (const auto& path : paths) EXPECT_TRUE(fs::exists(dir_ / "clash/export" / path)) << path;
+  std::size_t files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir_ / "clash/export"))
+    files += entry.path().extension() == ".png";
+  EXPECT_EQ(files, 8u);
 }
 
 }  // namespace

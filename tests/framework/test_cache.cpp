@@ -91,6 +91,60 @@ TEST(ArtifactCache, ClearRemovesArtifacts) {
   EXPECT_TRUE(cache.list().empty());
 }
 
+// `cache clear` and `cache ls` see only what the cache wrote: a user's HDF5 files kept in
+// the cache folder (even a copy of an artifact, or a digest-named file without our
+// attributes) and other files stay.
+TEST(ArtifactCache, ClearAndListTouchOnlyArtifacts) {
+  TempDir dir;
+  ArtifactCache cache(dir / "cache");
+  int calls = 0;
+  const auto artifact = cache.get_or_build(key(), [&](const auto& tmp) { build_array(tmp, 1.0f, &calls); });
+  const std::filesystem::path digest_name = artifact.filename();
+  std::vector<std::filesystem::path> users = {dir / "cache/mydata/data.h5", dir / "cache/top.h5",
+                                              dir / "cache/retrieval/mine.h5", dir / "cache/mydata" / digest_name,
+                                              dir / "cache/retrieval/0123456789abcdef01234567.h5",
+                                              dir / "cache/retrieval/notes.txt"};
+  std::filesystem::create_directories(dir / "cache/mydata");
+  std::filesystem::copy_file(artifact, users[0]);  // a copy of an artifact elsewhere is the user's
+  std::filesystem::copy_file(artifact, users[3]);
+  for (const auto& path : {users[1], users[2], users[4]}) build_array(path, 5.0f, &calls);  // HDF5, no attributes
+  std::ofstream(users[5]) << "notes";
+  ASSERT_EQ(cache.list().size(), 1u);
+  EXPECT_EQ(cache.list()[0].path, artifact);
+  EXPECT_EQ(cache.clear(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(artifact));
+  for (const auto& path : users) EXPECT_TRUE(std::filesystem::exists(path)) << path;
+  EXPECT_TRUE(cache.list().empty());
+  // A truncated artifact and a builder's stray temporary are the cache's own.
+  const auto again = cache.get_or_build(key(), [&](const auto& tmp) { build_array(tmp, 1.0f, &calls); });
+  std::filesystem::resize_file(again, std::filesystem::file_size(again) / 2);
+  std::ofstream(again.string() + ".tmp.1.0") << "partial";
+  EXPECT_EQ(cache.list().size(), 1u);
+  EXPECT_FALSE(cache.list()[0].complete);
+  EXPECT_EQ(cache.clear(), 2u);
+  for (const auto& path : users) EXPECT_TRUE(std::filesystem::exists(path)) << path;
+}
+
+// clear takes each artifact's writer lock: a build in progress keeps its temporary (and
+// commits its artifact) while clear removes everything else.
+TEST(ArtifactCache, ClearLeavesAnArtifactBeingBuilt) {
+  TempDir dir;
+  ArtifactCache cache(dir / "cache");
+  int calls = 0;
+  const auto other = cache.get_or_build(key("r=0.9"), [&](const auto& tmp) { build_array(tmp, 2.0f, &calls); });
+  std::size_t removed = 0, in_use = 0;
+  const auto path = cache.get_or_build(key(), [&](const auto& tmp) {
+    build_array(tmp, 1.0f, &calls);
+    removed = cache.clear(std::chrono::seconds(0), &in_use);
+    EXPECT_TRUE(std::filesystem::exists(tmp));
+  });
+  EXPECT_EQ(removed, 1u);
+  EXPECT_EQ(in_use, 1u);
+  EXPECT_FALSE(std::filesystem::exists(other));
+  EXPECT_TRUE(cache.is_valid(key()));
+  EXPECT_EQ(h5::read_array<float>(h5::File(path, "r"), "scores"), (std::vector<float>{1, 2, 3}));
+}
+
 TEST(ArtifactCache, ReadableWithH5py) {
   if (std::system("/usr/bin/python3 -c 'import h5py' 2>/dev/null") != 0)
     GTEST_SKIP() << "python3-h5py is not installed (scripts/test.sh installs it)";

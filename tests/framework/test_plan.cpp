@@ -100,5 +100,28 @@ TEST_F(PlanTest, ListValuedKeyOverrideIsAValue) {
   EXPECT_FALSE(config::is_list_key("toy.sleep_ms"));
 }
 
+// Names become the folder results/<name>: anything but one plain path component ('..', '.',
+// an absolute path, a '/' inside) would put plan.json, tables and cells elsewhere.
+TEST_F(PlanTest, ExperimentAndSuiteNamesArePlainFolderNames) {
+  write_text(dir_ / "exp.yaml", "experiment: {kind: toy}\n");
+  EXPECT_EQ(make_plan(dir_ / "exp.yaml", {"experiment.name=my_run-2"}).name, "my_run-2");
+  for (const std::string name : {"..", ".", "/tmp/elsewhere", "a/b", "../up", "a\\b"}) {
+    try {
+      make_plan(dir_ / "exp.yaml", {"experiment.name=" + name});
+      FAIL() << "expected a ConfigError for " << name;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("experiment.name '" + name + "' must be a plain folder name"), std::string::npos)
+          << e.what();
+      EXPECT_EQ(e.exit_code(), 2);
+    }
+  }
+  write_text(dir_ / "named.yaml", "experiment: {kind: toy, name: ..}\n");
+  EXPECT_THROW(make_plan(dir_ / "named.yaml", {}), ConfigError);
+  for (const std::string name : {"a/b", "/abs", "."}) {
+    write_text(dir_ / "suite.yaml", "suite:\n  name: '" + name + "'\n  parts: [exp.yaml]\n");
+    EXPECT_THROW(make_suite(dir_ / "suite.yaml", {}), ConfigError) << name;
+  }
+}
+
 }  // namespace
 }  // namespace frerec
