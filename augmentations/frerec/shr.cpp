@@ -96,7 +96,7 @@ config::Schema ShrOptions::schema() {
                   {"synthetic", "real"})
       .add_string("domain", "amplitude", "statistics of |F| (phase kept) or of the complex values",
                   {"amplitude", "complex"})
-      .add_string("stats", "high",
+      .add_string("stats", "masked",
                   "Eq. 1 statistics over the high-frequency bins only, or over the whole masked spectrum "
                   "(low-frequency bins counted as 0, the literal 1/H² sums)",
                   {"high", "masked"})

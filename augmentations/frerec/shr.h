@@ -13,10 +13,11 @@
 //              channel; new HF = σ̂ · (F^h − μ_S)/σ_S + μ̂ with μ_S, σ_S the synthetic
 //              image's own HF statistics (`normalize: synthetic`, AdaIN form, default) or
 //              μ̄, σ̄ (`normalize: real`, the literal Eq. 3).
-//   Region     `stats: high` (default): μ, σ over the HF bins only. `stats: masked`: Eq. 1 read
-//              literally — the sums run over the whole H×W grid of the masked spectrum F^h
-//              (low-frequency bins are 0 there) and divide by H·W, so μ = (1−a)·μ_HF and the
-//              zeros enter σ (a = low-frequency area fraction). Eq. 3 maps the HF bins in both.
+//   Region     `stats: masked` (default): Eq. 1 read literally — the sums run over the whole
+//              H×W grid of the masked spectrum F^h (low-frequency bins are 0 there) and divide
+//              by H·W, so μ = (1−a)·μ_HF and the zeros enter σ (a = low-frequency area
+//              fraction). `stats: high`: μ, σ over the HF bins only. Eq. 3 maps the HF bins in
+//              both. Why this default: docs/decisions.md "SHR: which reading of Eq. 1–3".
 //   Values     `domain: amplitude` (default): statistics of |F| on the HF region; the new
 //              amplitude is clamped at 0 and recombined with the unchanged phase.
 //              `domain: complex`: Eq. 1 taken literally on the complex HF values (μ complex,
@@ -66,7 +67,7 @@ struct ShrOptions {
   Spread spread = Spread::kMad;
   Normalize normalize = Normalize::kSynthetic;
   Domain domain = Domain::kAmplitude;
-  StatsRegion stats = StatsRegion::kHigh;
+  StatsRegion stats = StatsRegion::kMasked;
   spectral::SsimWindow ssim = spectral::SsimWindow::kGaussian;
   spectral::RetrievalPool pool = spectral::RetrievalPool::kAll;
   std::uint64_t seed = 0;

@@ -118,7 +118,7 @@ RestormerOptions cpu_dae_options() {
 
 RestormerOptions demo_dae_options() {
   RestormerOptions o = cpu_dae_options();
-  o.dim = 8;
+  o.dim = 16;
   o.num_blocks = {1, 1, 1, 1};
   o.num_refinement_blocks = 0;
   return o;

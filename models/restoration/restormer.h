@@ -81,7 +81,7 @@ struct RestormerOptions {
 RestormerOptions official_restormer_options();  // the `restormer` defaults
 RestormerOptions paper_dae_options();           // the `frerec_dae` defaults (dim 48, [2,4,6,8], 2, FESA)
 RestormerOptions cpu_dae_options();             // recommended CPU config (dim 16, [1,1,2,2], 1, heads [1,2,4,8])
-RestormerOptions demo_dae_options();            // demo benchmark at 64² (dim 8, [1,1,1,1], 0; configs/base/demo_frerec.yaml)
+RestormerOptions demo_dae_options();            // demo benchmark at 64² (dim 16, [1,1,1,1], 0; configs/base/demo_frerec.yaml)
 
 // Schemas of the two registered models and the conversion of validated params.
 config::Schema restormer_schema();

@@ -53,6 +53,7 @@ TEST(Shr, PreClampHighFrequencyStatisticsEqualTheSampledTargets) {
       ShrOptions opt;
       opt.spread = spread;
       opt.domain = domain;
+      opt.stats = StatsRegion::kHigh;  // HF-only statistics: the output's HF values carry the targets exactly
       opt.seed = 17;
       const auto stats = high_frequency_stats(real, opt, 1);
       std::vector<ChannelTarget> targets;
@@ -84,6 +85,7 @@ TEST(Shr, OutputSpectrumCarriesTargetsAndKeepsLowFrequenciesAndPhase) {
   const auto real = mid_set(10, 1, 30, 36, 5, 0.04f);
   const Image synthetic = mid_image(1, 30, 36, 6, 0.01f);
   ShrOptions opt;
+  opt.stats = StatsRegion::kHigh;  // HF-only statistics: the output's HF values carry the targets exactly
   opt.seed = 3;
   const auto stats = high_frequency_stats(real, opt, 2);
   std::vector<ChannelTarget> targets;
@@ -113,6 +115,44 @@ TEST(Shr, OutputSpectrumCarriesTargetsAndKeepsLowFrequenciesAndPhase) {
   mad /= count;
   EXPECT_NEAR(mean, targets[0].mean_hat.real(), 1e-4 * targets[0].mean_hat.real());
   EXPECT_NEAR(mad, targets[0].spread_hat, 1e-3 * targets[0].spread_hat);
+}
+
+// stats: masked is Eq. 1 verbatim: sums over the whole H×W grid of the masked spectrum F^h
+// (low-frequency bins 0), divided by H·W — checked by brute force on that grid.
+TEST(Shr, MaskedStatisticsAreEquationOneOverTheWholeMaskedGrid) {
+  const auto real = mid_set(3, 2, 24, 20, 9, 0.05f);
+  for (Domain domain : {Domain::kAmplitude, Domain::kComplex}) {
+    for (Spread spread : {Spread::kMad, Spread::kStd}) {
+      ShrOptions opt;
+      ASSERT_EQ(opt.stats, StatsRegion::kMasked);  // the default
+      opt.domain = domain;
+      opt.spread = spread;
+      const auto stats = high_frequency_stats(real, opt, 1);
+      const auto low = spectral::low_frequency_mask(24, 20, opt.ratio, opt.mask);
+      for (std::size_t i = 0; i < real.size(); ++i) {
+        const auto spectrum = spectral::centred_spectrum<double>(real[i]);
+        for (int c = 0; c < 2; ++c) {
+          std::vector<std::complex<double>> grid(low.size());
+          for (std::size_t j = 0; j < low.size(); ++j) {
+            const std::complex<double> v = spectrum.plane(c)[j];
+            grid[j] = low[j] ? 0.0 : (domain == Domain::kAmplitude ? std::complex<double>(std::abs(v), 0.0) : v);
+          }
+          std::complex<double> mu = 0.0;
+          for (const auto& v : grid) mu += v;
+          mu /= static_cast<double>(grid.size());
+          double sigma = 0.0;
+          for (const auto& v : grid) sigma += spread == Spread::kMad ? std::abs(v - mu) : std::norm(v - mu);
+          sigma /= static_cast<double>(grid.size());
+          if (spread == Spread::kStd) sigma = std::sqrt(sigma);
+          EXPECT_NEAR(std::abs(stats[i][c].mean - mu), 0.0, 1e-12 * (1 + std::abs(mu)));
+          EXPECT_NEAR(stats[i][c].spread, sigma, 1e-12 * (1 + sigma));
+        }
+      }
+      // And it differs from the HF-only reading (the zeros count).
+      opt.stats = StatsRegion::kHigh;
+      EXPECT_GT(std::abs(high_frequency_stats(real, opt, 1)[0][0].mean - stats[0][0].mean), 1e-9);
+    }
+  }
 }
 
 TEST(Shr, LiteralEquationThreeUsesTheNeighbourMeans) {
