@@ -90,6 +90,18 @@ std::string joined(const std::vector<std::string>& names) {
   return text;
 }
 
+// After a backward pass: every parameter has a non-zero gradient, and the optimiser's next
+// step changes every one of them.
+void expect_every_parameter_learns(torch::nn::Module& module, torch::optim::Optimizer& optimizer,
+                                   const std::string& label) {
+  const auto dead = dead_parameters(module);
+  EXPECT_TRUE(dead.empty()) << label << ": no gradient for " << joined(dead);
+  const auto before = snapshot(module);
+  optimizer.step();
+  const auto same = unchanged_parameters(module, before);
+  EXPECT_TRUE(same.empty()) << label << ": one AdamW step left unchanged " << joined(same);
+}
+
 // ---------------------------------------------------------------- classifiers
 struct ClassifierCase {
   std::string name;
@@ -121,12 +133,7 @@ TEST_P(ClassifierLiveness, EveryParameterGetsAGradientAndMoves) {
     loss.backward();
     if (step < c.warmup_steps) optimizer.step();
   }
-  const auto dead = dead_parameters(*model);
-  EXPECT_TRUE(dead.empty()) << c.name << ": no gradient for " << joined(dead);
-  const auto before = snapshot(*model);
-  optimizer.step();
-  const auto same = unchanged_parameters(*model, before);
-  EXPECT_TRUE(same.empty()) << c.name << ": one AdamW step left unchanged " << joined(same);
+  expect_every_parameter_learns(*model, optimizer, c.name);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -176,12 +183,7 @@ TEST_P(RestorationLiveness, EveryParameterGetsAGradientInTheFirstStep) {
   const auto loss = restoration::reconstruction_loss(net->forward(input), target, 1.0,
                                                      restoration::SpectralLoss::kAmplitude);
   loss.total.backward();
-  const auto dead = dead_parameters(*net);
-  EXPECT_TRUE(dead.empty()) << c.label << ": no gradient for " << joined(dead);
-  const auto before = snapshot(*net);
-  optimizer.step();
-  const auto same = unchanged_parameters(*net, before);
-  EXPECT_TRUE(same.empty()) << c.label << ": one AdamW step left unchanged " << joined(same);
+  expect_every_parameter_learns(*net, optimizer, c.label);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, RestorationLiveness,
