@@ -2,7 +2,10 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "apps/frerec/commands.h"
 #include "apps/frerec/openmp_env.h"
@@ -17,6 +20,27 @@ std::string one_line(std::string text) {
   return text;
 }
 
+}  // namespace
+
+namespace {
+// The first word of the command line that is neither a global option nor its value, when no
+// subcommand of `app` has that name; "" otherwise.
+std::string unknown_command(CLI::App& app, int argc, char** argv, const std::vector<std::string>& options_with_value) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.empty()) continue;
+    if (word[0] == '-') {
+      const bool takes_value = std::find(options_with_value.begin(), options_with_value.end(), word) !=
+                               options_with_value.end();
+      if (takes_value) ++i;  // "--threads 2"; "--threads=2" is one word
+      continue;
+    }
+    for (const CLI::App* sub : app.get_subcommands({}))
+      if (sub->get_name() == word) return "";
+    return word;
+  }
+  return "";
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -137,6 +161,15 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // A first word that names no command gets its own line rather than CLI11's
+    // "A subcommand is required".
+    const std::string unknown = unknown_command(app, argc, argv, {"--threads", "--device", "--cache-dir", "--results-dir"});
+    if (!unknown.empty()) {
+      std::string known;
+      for (const CLI::App* sub : app.get_subcommands({})) known += (known.empty() ? "" : ", ") + sub->get_name();
+      std::cerr << "frerec: error: unknown command '" << unknown << "' (commands: " << known << ")\n";
+      return 2;
+    }
     std::cerr << "frerec: error: " << one_line(e.what()) << " (see frerec --help)\n";
     return 2;
   }

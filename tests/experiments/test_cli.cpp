@@ -131,6 +131,18 @@ TEST_F(Cli, ConfigErrorsAreOneLineWithExitCode2) {
   EXPECT_EQ(r.code, 2);
   r = frerec("run tiny.yaml --cell 7", dir_);
   EXPECT_EQ(r.code, 2) << r.output;
+  // A word that names no command is called that, after global options and their values too.
+  for (const char* line : {"nonsense", "--threads 1 nonsense", "-q nonsense --fresh"}) {
+    r = frerec(line, dir_);
+    EXPECT_EQ(r.code, 2) << line;
+    EXPECT_NE(r.output.find("frerec: error: unknown command 'nonsense' (commands: run, "), std::string::npos)
+        << line << ": " << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+  // A missing command is still CLI11's own line.
+  r = frerec("--threads 1", dir_);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.output.find("unknown command"), std::string::npos) << r.output;
 }
 
 TEST_F(Cli, TinyGridRunsResumesAndReports) {
