@@ -34,6 +34,9 @@ int run_command(const GlobalOptions& global, const RunArgs& args) {
   std::size_t total = 0;
   for (const auto& plan : plans) total += plan.cells.size();
   const fs::path dir = global.results_dir / name;
+  if (args.cell && *args.cell >= total)
+    throw ConfigError(fmt::format("--cell {}: the {} has {} cells (0..{})", *args.cell,
+                                  plans.size() > 1 ? "suite" : "grid", total, total == 0 ? 0 : total - 1));
   if (args.dry_run) {
     if (plans.size() > 1) std::cout << fmt::format("suite '{}': {} cells -> {}\n", name, total, dir.string());
     for (const auto& plan : plans) {
@@ -48,9 +51,6 @@ int run_command(const GlobalOptions& global, const RunArgs& args) {
     }
     return 0;
   }
-  if (args.cell && *args.cell >= total)
-    throw ConfigError(fmt::format("--cell {}: the {} has {} cells (0..{})", *args.cell,
-                                  plans.size() > 1 ? "suite" : "grid", total, total == 0 ? 0 : total - 1));
   RunContext run = experiments::configure_runtime(global.threads, global.device, global.cache_dir, global.results_dir);
   run.interactive = stderr_is_terminal() && global.verbosity >= 0;
   ArtifactCache cache(run.cache_dir);

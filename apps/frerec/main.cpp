@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "only warnings and errors");
 
   RunArgs run_args;
-  std::size_t cell_index = 0;
+  long long cell_index = 0;
   auto* run = app.add_subcommand("run", "run (or resume) every cell of an experiment config");
   run->add_option("config", run_args.config, "experiment YAML")->required()->check(CLI::ExistingFile);
   run->add_option("overrides", run_args.overrides, "key=value overrides and key=[a,b] sweeps");
@@ -179,7 +179,13 @@ int main(int argc, char** argv) {
   global.verbosity = quiet ? -1 : (verbose ? 1 : 0);
   spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
   spdlog::set_level(quiet ? spdlog::level::warn : (verbose ? spdlog::level::debug : spdlog::level::info));
-  if (cell_option->count() > 0) run_args.cell = cell_index;
+  if (cell_option->count() > 0) {
+    if (cell_index < 0) {
+      std::cerr << "frerec: error: --cell " << cell_index << " is not a cell index: give N >= 0 (see run --dry-run)\n";
+      return 2;
+    }
+    run_args.cell = static_cast<std::size_t>(cell_index);
+  }
 
   try {
     if (run->parsed()) return run_command(global, run_args);

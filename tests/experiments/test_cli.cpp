@@ -131,6 +131,13 @@ TEST_F(Cli, ConfigErrorsAreOneLineWithExitCode2) {
   EXPECT_EQ(r.code, 2);
   r = frerec("run tiny.yaml --cell 7", dir_);
   EXPECT_EQ(r.code, 2) << r.output;
+  // A negative cell index is refused as such, and --dry-run checks --cell like a run does.
+  r = frerec("run tiny.yaml --cell -1", dir_);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("--cell -1 is not a cell index"), std::string::npos) << r.output;
+  r = frerec("run tiny.yaml --dry-run --cell 99", dir_);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("--cell 99: the grid has"), std::string::npos) << r.output;
   // A word that names no command is called that, after global options and their values too.
   for (const char* line : {"nonsense", "--threads 1 nonsense", "-q nonsense --fresh"}) {
     r = frerec(line, dir_);
