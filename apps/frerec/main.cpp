@@ -20,9 +20,6 @@ std::string one_line(std::string text) {
   return text;
 }
 
-}  // namespace
-
-namespace {
 // The first word of the command line that is neither a global option nor its value, when no
 // subcommand of `app` has that name; "" otherwise.
 std::string unknown_command(CLI::App& app, int argc, char** argv, const std::vector<std::string>& options_with_value) {

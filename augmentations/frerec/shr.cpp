@@ -217,6 +217,7 @@ Image apply_shr(const Image& synthetic, const std::vector<const ImageStats*>& ne
   }
   const auto targets = sample_targets(neighbours, options.seed, image_index);
   const auto low = spectral::low_frequency_mask(synthetic.height, synthetic.width, options.ratio, options.mask);
+  const std::size_t zeros = masked_zeros(low, options);
   auto spectrum = spectral::centred_spectrum<double>(synthetic);
   if (pre_clamp_hf_out != nullptr) pre_clamp_hf_out->assign(synthetic.channels, {});
   for (int c = 0; c < synthetic.channels; ++c) {
@@ -224,7 +225,7 @@ Image apply_shr(const Image& synthetic, const std::vector<const ImageStats*>& ne
     const auto values = high_frequency_values(plane, low, options.domain);
     if (values.empty()) continue;  // r = 1, square mask: nothing is high frequency
     const ChannelTarget& t = targets[c];
-    const ChannelStats own = stats_of(values, options.spread, masked_zeros(low, options));
+    const ChannelStats own = stats_of(values, options.spread, zeros);
     const std::complex<double> centre = options.normalize == Normalize::kSynthetic ? own.mean : t.mean_bar;
     const double scale = options.normalize == Normalize::kSynthetic ? own.spread : t.spread_bar;
     std::size_t v = 0;
