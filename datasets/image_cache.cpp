@@ -7,6 +7,7 @@
 #include <cstring>
 #include <thread>
 
+#include "framework/cache/hdf5_io.h"
 #include "framework/core/error.h"
 
 namespace frerec::datasets {
@@ -48,7 +49,8 @@ void write_strings(hid_t file, const char* name, const std::vector<std::string>&
   H5Tset_strpad(type, H5T_STR_NULLTERM);
   const hsize_t dims[1] = {values.size()};
   Handle space(H5Screate_simple(1, dims, nullptr), H5Sclose);
-  Handle set(H5Dcreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+  Handle layout(h5::checksummed_layout({values.size()}, width), H5Pclose);
+  Handle set(H5Dcreate2(file, name, type, space, H5P_DEFAULT, layout, H5P_DEFAULT), H5Dclose);
   check(set >= 0, path, std::string("creating /") + name);
   if (!values.empty()) check(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()) >= 0, path, "writing strings");
 }
@@ -93,6 +95,7 @@ struct ImageWriter {
     Handle space(H5Screate_simple(4, dims, maxdims), H5Sclose);
     Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
     H5Pset_chunk(props, 4, chunk);
+    H5Pset_fletcher32(props);  // a changed byte on disk fails the read (issue 21 item 7)
     set = H5Dcreate2(file, "images", depth == 16 ? H5T_STD_U16LE : H5T_STD_U8LE, space, H5P_DEFAULT, props, H5P_DEFAULT);
     check(set >= 0, path, "creating /images");
     Handle aspace(H5Screate(H5S_SCALAR), H5Sclose);
@@ -190,7 +193,8 @@ void build_image_file(const fs::path& path, const DatasetSource& source, const s
   {
     const hsize_t dims[1] = {labels.size()};
     Handle space(H5Screate_simple(1, dims, nullptr), H5Sclose);
-    Handle set(H5Dcreate2(file, "labels", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+    Handle layout(h5::checksummed_layout({labels.size()}, sizeof(std::int32_t)), H5Pclose);
+    Handle set(H5Dcreate2(file, "labels", H5T_STD_I32LE, space, H5P_DEFAULT, layout, H5P_DEFAULT), H5Dclose);
     check(set >= 0, path, "creating /labels");
     if (!labels.empty()) H5Dwrite(set, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels.data());
   }
@@ -297,7 +301,7 @@ std::shared_ptr<const ImageCacheFile> cached_image_file(ArtifactCache& cache, co
   key.params = "source=" + source.name() + ";set=" + set_name + ";channels=" + std::to_string(options.channels) +
                ";size=" + std::to_string(options.size) +
                ";interpolation=" + io::interpolation_name(options.interpolation);
-  key.code_version = "1";
+  key.code_version = "2";  // 2: Fletcher-32 checksums on every dataset
   const fs::path path = cache.get_or_build(key, [&](const fs::path& tmp) {
     build_image_file(tmp, source, records, options, strict, threads, stats);
   });

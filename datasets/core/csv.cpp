@@ -108,7 +108,15 @@ std::string gunzip_file(const fs::path& path) {
     if (n == 0) break;
     text.append(buffer, static_cast<std::size_t>(n));
   }
-  gzclose(file);
+  // gzread returns 0 both at the stream's end and when the file stops early (a download cut
+  // off at a row boundary parses as a shorter table); zlib reports the second as Z_BUF_ERROR
+  // from gzerror and gzclose.
+  int code = Z_OK;
+  const std::string message = gzerror(file, &code);
+  const int closed = gzclose(file);
+  if (code != Z_OK || closed != Z_OK)
+    throw RunError("csv: '" + path.string() + "' is a truncated or damaged gzip file (" +
+                   (code != Z_OK ? message : std::string("unexpected end of file")) + ")");
   return text;
 }
 

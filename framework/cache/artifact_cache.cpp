@@ -9,6 +9,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <mutex>
+#include <set>
+
+#include <fmt/format.h>
 
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
@@ -57,6 +61,42 @@ std::string invalid_reason(const fs::path& path, const ArtifactKey& key) {
   if (h5::read_attribute(*file, "frerec_key") != key.digest()) return "key mismatch";
   if (h5::read_attribute(*file, "frerec_format_version") != kFormatVersion) return "written by another format version";
   if (h5::read_attribute(*file, "frerec_code_version") != key.code_version) return "made by another code version";
+  return "";
+}
+
+// Checksums (issue 21 item 7): the first use of an artifact in a process reads it in full,
+// so that HDF5 checks each dataset's Fletcher-32 checksums (h5::verify_checksums); a file
+// that fails is rebuilt like a corrupt one. Files verified (or written) by this process are
+// remembered by path, size and modification time, so a suite's many cells pay once.
+std::mutex& verified_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+std::set<std::string>& verified_files() {
+  static std::set<std::string> files;
+  return files;
+}
+std::string file_identity(const fs::path& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  const auto time = fs::last_write_time(path, ec).time_since_epoch().count();
+  return fmt::format("{}|{}|{}", path.string(), size, static_cast<long long>(time));
+}
+void mark_verified(const fs::path& path) {
+  std::lock_guard<std::mutex> lock(verified_mutex());
+  verified_files().insert(file_identity(path));
+}
+// "" when the artifact's checksums hold (or were checked before), else why not.
+std::string checksum_failure(const fs::path& path) {
+  const std::string identity = file_identity(path);
+  {
+    std::lock_guard<std::mutex> lock(verified_mutex());
+    if (verified_files().count(identity)) return "";
+  }
+  const std::string failure = h5::verify_checksums(path);
+  if (!failure.empty()) return "corrupt (" + failure + ")";
+  std::lock_guard<std::mutex> lock(verified_mutex());
+  verified_files().insert(identity);
   return "";
 }
 
@@ -140,14 +180,15 @@ bool ArtifactCache::is_valid(const ArtifactKey& key) const { return invalid_reas
 
 fs::path ArtifactCache::get_or_build(const ArtifactKey& key, const std::function<void(const fs::path&)>& build) {
   const fs::path path = path_for(key);
-  if (invalid_reason(path, key).empty()) {
+  if (invalid_reason(path, key).empty() && checksum_failure(path).empty()) {
     spdlog::debug("cache: hit {} {}", key.kind, path.string());
     return path;
   }
   fs::create_directories(path.parent_path());
   FileLock lock(lock_path_for(path));
   // Another writer may have finished while we waited for the lock.
-  const std::string reason = invalid_reason(path, key);
+  std::string reason = invalid_reason(path, key);
+  if (reason.empty()) reason = checksum_failure(path);
   if (reason.empty()) return path;
   if (reason != "missing") {
     spdlog::warn("cache: artifact {} ({}) is {}; rebuilding it", path.string(), key.kind, reason);
@@ -168,6 +209,7 @@ fs::path ArtifactCache::get_or_build(const ArtifactKey& key, const std::function
         h5::write_attribute(file, name, value);
     }
     commit_atomic(temporary, path);
+    mark_verified(path);
   } catch (...) {
     std::error_code ec;
     fs::remove(temporary, ec);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <numeric>
 
 #include "framework/core/error.h"
@@ -37,7 +38,9 @@ void write_array(const File& file, const std::string& name, const std::vector<T>
   const hsize_t count = std::accumulate(dims.begin(), dims.end(), hsize_t{1}, std::multiplies<hsize_t>());
   FREREC_ASSERT(count == data.size(), fmt::format("h5: dataset '{}' has {} values for {} cells", name, data.size(), count));
   const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
-  const hid_t dataset = H5Dcreate2(file.id(), name.c_str(), native_type<T>(), space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  const hid_t layout = checksummed_layout(dims, sizeof(T));
+  const hid_t dataset = H5Dcreate2(file.id(), name.c_str(), native_type<T>(), space, H5P_DEFAULT, layout, H5P_DEFAULT);
+  H5Pclose(layout);
   herr_t status = -1;
   if (dataset >= 0) {
     status = count == 0 ? 0 : H5Dwrite(dataset, native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data());
@@ -156,6 +159,90 @@ std::string read_attribute(const File& file, const std::string& name) {
 
 bool has_dataset(const File& file, const std::string& name) {
   return H5Lexists(file.id(), name.c_str(), H5P_DEFAULT) > 0;
+}
+
+hid_t checksummed_layout(const std::vector<hsize_t>& dims, std::size_t element_bytes) {
+  const hid_t props = H5Pcreate(H5P_DATASET_CREATE);
+  if (dims.empty() || std::find(dims.begin(), dims.end(), hsize_t{0}) != dims.end()) return props;
+  const hsize_t row = std::accumulate(dims.begin() + 1, dims.end(), hsize_t{element_bytes}, std::multiplies<hsize_t>());
+  std::vector<hsize_t> chunk = dims;
+  chunk[0] = std::clamp<hsize_t>((hsize_t{1} << 20) / std::max<hsize_t>(row, 1), 1, dims[0]);
+  H5Pset_chunk(props, static_cast<int>(chunk.size()), chunk.data());
+  H5Pset_fletcher32(props);
+  return props;
+}
+
+namespace {
+
+struct VerifyState {
+  std::string failure;
+};
+
+herr_t verify_object(hid_t group, const char* name, const H5O_info_t* info, void* data) {
+  auto* state = static_cast<VerifyState*>(data);
+  if (info->type != H5O_TYPE_DATASET || std::string(name) == ".") return 0;
+  const hid_t set = H5Dopen2(group, name, H5P_DEFAULT);
+  if (set < 0) {
+    state->failure = fmt::format("cannot open /{}", name);
+    return 1;
+  }
+  const hid_t type = H5Dget_type(set);
+  const hid_t space = H5Dget_space(set);
+  const int rank = H5Sget_simple_extent_ndims(space);
+  std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(rank, 0)));
+  if (rank > 0) H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  const bool variable = H5Tis_variable_str(type) > 0 || H5Tget_class(type) == H5T_VLEN;
+  const bool empty = std::find(dims.begin(), dims.end(), hsize_t{0}) != dims.end();
+  herr_t status = 0;
+  if (!variable && !empty) {
+    if (rank == 0) {
+      std::vector<char> buffer(H5Tget_size(type));
+      status = H5Dread(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data());
+    } else {
+      // Slabs of whole rows along the first dimension, about 64 MiB each.
+      const hsize_t row = std::accumulate(dims.begin() + 1, dims.end(), hsize_t{H5Tget_size(type)},
+                                          std::multiplies<hsize_t>());
+      const hsize_t rows = std::clamp<hsize_t>((hsize_t{64} << 20) / std::max<hsize_t>(row, 1), 1, dims[0]);
+      std::vector<char> buffer(rows * row);
+      for (hsize_t begin = 0; begin < dims[0] && status >= 0; begin += rows) {
+        std::vector<hsize_t> start(dims.size(), 0), count = dims;
+        start[0] = begin;
+        count[0] = std::min(rows, dims[0] - begin);
+        H5Sselect_hyperslab(space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
+        const hid_t memory = H5Screate_simple(rank, count.data(), nullptr);
+        status = H5Dread(set, type, memory, space, H5P_DEFAULT, buffer.data());
+        H5Sclose(memory);
+      }
+    }
+  }
+  H5Sclose(space);
+  H5Tclose(type);
+  H5Dclose(set);
+  if (status < 0) {
+    state->failure = fmt::format("checksum mismatch or unreadable data in /{}", name);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string verify_checksums(const std::filesystem::path& path) {
+  H5E_auto2_t old_func = nullptr;
+  void* old_data = nullptr;
+  H5Eget_auto2(H5E_DEFAULT, &old_func, &old_data);
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  VerifyState state;
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0) {
+    state.failure = "cannot be opened as HDF5";
+  } else {
+    if (H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_NATIVE, verify_object, &state, H5O_INFO_BASIC) < 0 && state.failure.empty())
+      state.failure = "its objects cannot be listed";
+    H5Fclose(file);
+  }
+  H5Eset_auto2(H5E_DEFAULT, old_func, old_data);
+  return state.failure;
 }
 
 }  // namespace frerec::h5

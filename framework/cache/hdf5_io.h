@@ -41,4 +41,18 @@ void write_attribute(const File& file, const std::string& name, const std::strin
 std::string read_attribute(const File& file, const std::string& name);
 bool has_dataset(const File& file, const std::string& name);
 
+// Dataset-creation properties for a checksummed dataset: HDF5's Fletcher-32 filter over
+// chunks of about 1 MiB along the first dimension (the others whole). A read of a chunk
+// whose bytes changed on disk then fails instead of returning them. Empty or scalar shapes
+// get plain properties (no chunk to checksum). The caller closes the returned id.
+// Variable-length strings and attributes cannot be filtered: their bytes live outside the
+// chunks, so only numeric and fixed-width datasets are covered.
+hid_t checksummed_layout(const std::vector<hsize_t>& dims, std::size_t element_bytes);
+
+// Reads every dataset of the HDF5 file in full, so that HDF5 checks each chunk's
+// checksum: "" when everything reads, else why not ("checksum mismatch or unreadable data
+// in /images"). Datasets written without the filter (older artifacts) are read but cannot
+// be checked.
+std::string verify_checksums(const std::filesystem::path& path);
+
 }  // namespace frerec::h5

@@ -1,4 +1,8 @@
 // Table 1 sampling, the image cache, load_task, the demo tasks and export.
+#include <hdf5.h>
+
+#include <fstream>
+
 #include <opencv2/imgcodecs.hpp>
 
 #include "datasets/core/sampling.h"
@@ -150,6 +154,40 @@ TEST(LoadTask, DemoCountsCacheHitAndThreadIndependence) {
   EXPECT_EQ(batch[2].data, all[6].data);
   EXPECT_THROW(first.real_train.read_range(0, 99), RunError);
   EXPECT_THROW(first.real_train.read_batch({99}), RunError);
+}
+
+// Issue 21 item 7: random bytes written into an image cache's pixels (dd conv=notrunc) are
+// caught by the checksums and the cache is rebuilt, so the images are the true ones.
+TEST(LoadTask, CorruptedImageCacheIsRebuilt) {
+  const auto cache = fresh_dir("cache_corrupt");
+  const auto section = data(
+      "{name: demo_mri, image_size: 32, data_seed: 3, val_fraction: 0.2, "
+      "counts: {train: {positive: 6, negative: 6}, test: {positive: 2, negative: 2}}, "
+      "demo_mri: {train_per_class: 10, test_per_class: 4}}");
+  const TaskData first = load_task(section, context(cache, 1));
+  const std::string truth = hash_images(first.real_train);
+  const auto path = first.real_train.cache_path();
+  haddr_t address = 0;  // of the 4th image's chunk: pixels, not HDF5 metadata
+  {
+    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    ASSERT_GE(file, 0);
+    const hid_t set = H5Dopen2(file, "images", H5P_DEFAULT);
+    const hid_t space = H5Dget_space(set);
+    hsize_t offset[4] = {0, 0, 0, 0}, size = 0;
+    unsigned mask = 0;
+    ASSERT_GE(H5Dget_chunk_info(set, space, 3, offset, &mask, &address, &size), 0);
+    H5Sclose(space);
+    H5Dclose(set);
+    H5Fclose(file);
+  }
+  {
+    std::fstream out(path, std::ios::in | std::ios::out | std::ios::binary);
+    out.seekp(static_cast<std::streamoff>(address));
+    for (int i = 0; i < 64; ++i) out.put(static_cast<char>(0x5A + i));
+  }
+  const TaskData second = load_task(section, context(cache, 1));
+  EXPECT_EQ(second.stats.decoded, first.real_train.size());  // the train cache was rebuilt
+  EXPECT_EQ(hash_images(second.real_train), truth);
 }
 
 TEST(LoadTask, SixteenBitSourcesAreCachedAsSixteenBit) {

@@ -69,6 +69,51 @@ TEST(ArtifactCache, TruncatedOrCorruptArtifactIsRebuilt) {
   EXPECT_EQ(h5::read_array<float>(file, "scores").size(), 3u);
 }
 
+// Overwrites `count` bytes at the start of the first chunk of dataset `name` (its data, not
+// HDF5's metadata), as a flipped disk block or a `dd ... conv=notrunc` would.
+void corrupt_first_chunk(const std::filesystem::path& path, const std::string& name, std::size_t count) {
+  haddr_t address = 0;
+  {
+    h5::File file(path, "r");
+    const hid_t set = H5Dopen2(file.id(), name.c_str(), H5P_DEFAULT);
+    ASSERT_GE(set, 0);
+    const hid_t space = H5Dget_space(set);
+    hsize_t offset[8] = {0};
+    unsigned mask = 0;
+    hsize_t size = 0;
+    ASSERT_GE(H5Dget_chunk_info(set, space, 0, offset, &mask, &address, &size), 0) << name << " is not chunked";
+    H5Sclose(space);
+    H5Dclose(set);
+  }
+  std::fstream out(path, std::ios::in | std::ios::out | std::ios::binary);
+  out.seekp(static_cast<std::streamoff>(address));
+  for (std::size_t i = 0; i < count; ++i) out.put(static_cast<char>(0xA5 ^ i));
+}
+
+// Issue 21 item 7: changed bytes inside a dataset fail its checksum; the artifact is rebuilt
+// with a warning instead of being read as data.
+TEST(ArtifactCache, ChangedBytesInsideADatasetAreRebuilt) {
+  TempDir dir;
+  ArtifactCache cache(dir / "cache");
+  int calls = 0;
+  auto build = [&](const std::filesystem::path& tmp) {
+    ++calls;
+    h5::File file(tmp, "w");
+    std::vector<float> values(5000);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i);
+    h5::write_array<float>(file, "scores", values, {50, 100});
+  };
+  const auto path = cache.get_or_build(key(), build);
+  EXPECT_EQ(h5::verify_checksums(path), "");
+  corrupt_first_chunk(path, "scores", 16);
+  EXPECT_NE(h5::verify_checksums(path).find("/scores"), std::string::npos);
+  cache.get_or_build(key(), build);
+  EXPECT_EQ(calls, 2);
+  h5::File file(path, "r");
+  EXPECT_EQ(h5::read_array<float>(file, "scores")[1], 1.0f);
+  EXPECT_EQ(h5::verify_checksums(path), "");
+}
+
 TEST(ArtifactCache, FailedBuildLeavesNothingBehind) {
   TempDir dir;
   ArtifactCache cache(dir / "cache");
