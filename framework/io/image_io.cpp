@@ -66,6 +66,38 @@ void check_options(const ReadOptions& options, const std::string& name) {
                       "' must have both sides positive (or both 0 to keep the size)");
 }
 
+// True when `bytes` is a JPEG stream that stops before its end-of-image marker (a download
+// cut short). libjpeg decodes such a file with a warning only ("Premature end of JPEG
+// file"), filling the missing rows with grey, and OpenCV passes the image on as valid.
+// Walks the marker segments: each SOS is followed by entropy-coded data in which 0xFF is
+// always stuffed (FF 00) or a restart marker (FF D0..D7), so the next other FF xx is a real
+// marker; the stream is complete when an EOI (FF D9) is reached.
+bool jpeg_is_truncated(const std::vector<std::uint8_t>& bytes) {
+  const std::size_t n = bytes.size();
+  if (n < 3 || bytes[0] != 0xFF || bytes[1] != 0xD8) return false;  // not a JPEG
+  std::size_t i = 2;
+  while (i < n) {
+    if (bytes[i] != 0xFF) return false;  // not a marker where one must be: leave it to the decoder
+    while (i < n && bytes[i] == 0xFF) ++i;  // fill bytes
+    if (i >= n) return true;
+    const std::uint8_t marker = bytes[i++];
+    if (marker == 0xD9) return false;  // EOI
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // no length field
+    if (i + 2 > n) return true;
+    const std::size_t length = (static_cast<std::size_t>(bytes[i]) << 8) | bytes[i + 1];
+    if (length < 2 || i + length > n) return true;
+    i += length;
+    if (marker != 0xDA) continue;
+    // Entropy-coded data up to the next marker.
+    for (;;) {
+      if (i + 1 >= n) return true;
+      if (bytes[i] == 0xFF && bytes[i + 1] != 0x00 && !(bytes[i + 1] >= 0xD0 && bytes[i + 1] <= 0xD7)) break;
+      ++i;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 Interpolation parse_interpolation(const std::string& name, const std::string& key) {
@@ -135,6 +167,8 @@ DecodedImage decode_image(const std::vector<std::uint8_t>& bytes, const std::str
                           const ReadOptions& options) {
   check_options(options, name);
   if (bytes.empty()) fail(name, "the file is empty");
+  if (jpeg_is_truncated(bytes))
+    fail(name, "truncated JPEG (the data stops before its end-of-image marker; libjpeg would fill the rest with grey)");
   cv::Mat raw;
   try {
     raw = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<std::uint8_t*>(bytes.data())),
@@ -143,6 +177,7 @@ DecodedImage decode_image(const std::vector<std::uint8_t>& bytes, const std::str
     fail(name, std::string("OpenCV could not decode it (") + e.what() + ")");
   }
   if (raw.empty()) fail(name, "not a decodable image (corrupt, truncated or unsupported format)");
+
   DecodedImage decoded;
   decoded.file_channels = raw.channels();
   double scale = 0;

@@ -81,6 +81,34 @@ TEST(ImageIo, ErrorsNamePathAndReason) {
   EXPECT_THROW(list_images(dir / "nope"), RunError);
 }
 
+// Issue 21 item 6: a JPEG cut short decodes in libjpeg as grey rows with only a warning;
+// we refuse it, naming the file. Baseline and progressive files, whole and cut anywhere
+// (mid-scan, just before the end-of-image marker).
+TEST(ImageIo, TruncatedJpegIsRefused) {
+  const auto dir = fresh_dir("jpegcut");
+  cv::Mat mat(64, 48, CV_8UC3);
+  cv::randu(mat, 0, 255);
+  for (const bool progressive : {false, true}) {
+    std::vector<std::uint8_t> bytes;
+    ASSERT_TRUE(cv::imencode(".jpg", mat, bytes, {cv::IMWRITE_JPEG_PROGRESSIVE, progressive ? 1 : 0}));
+    const auto whole = dir / (progressive ? "p.jpg" : "b.jpg");
+    datasets::testing::write_text(whole, std::string(bytes.begin(), bytes.end()));
+    EXPECT_EQ(read_image(whole).image.height, 64);
+    for (const std::size_t keep : {bytes.size() / 3, bytes.size() * 9 / 10, bytes.size() - 2}) {
+      const auto cut = dir / ((progressive ? "p" : "b") + std::to_string(keep) + ".jpg");
+      datasets::testing::write_text(cut, std::string(bytes.begin(), bytes.begin() + static_cast<long>(keep)));
+      ASSERT_FALSE(cv::imread(cut.string(), cv::IMREAD_UNCHANGED).empty()) << "OpenCV alone accepts the cut file";
+      const std::string message = error_of<RunError>([&] { read_image(cut); });
+      EXPECT_NE(message.find(cut.filename().string()), std::string::npos) << message;
+      EXPECT_NE(message.find("truncated JPEG"), std::string::npos) << message;
+    }
+    // Bytes after the end-of-image marker (some cameras append data) are fine.
+    const auto padded = dir / (progressive ? "p_pad.jpg" : "b_pad.jpg");
+    datasets::testing::write_text(padded, std::string(bytes.begin(), bytes.end()) + std::string(100, '\0'));
+    EXPECT_EQ(read_image(padded).image.width, 48);
+  }
+}
+
 TEST(ImageIo, ListImagesIsSortedAndFiltersExtensions) {
   const auto dir = fresh_dir("iolist");
   datasets::testing::write_text(dir / "b.PNG", "x");

@@ -251,13 +251,22 @@ TEST(LoadTask, CorruptImagesSkippedOrStrict) {
   for (int i = 0; i < 4; ++i) write_image(root / "negative" / (std::to_string(i) + ".png"), i);
   write_image(root / "positive/0.png", 9);
   write_text(root / "positive/1.png", "\x89PNG truncated");
+  {  // a JPEG cut short (issue 21 item 6): skipped like the broken PNG, or fails under strict
+    cv::Mat mat(24, 24, CV_8UC1);
+    cv::randu(mat, 0, 255);
+    std::vector<std::uint8_t> bytes;
+    cv::imencode(".jpg", mat, bytes);
+    write_text(root / "positive/2.jpg", std::string(bytes.begin(), bytes.begin() + static_cast<long>(bytes.size() / 2)));
+  }
   const std::string base = "{name: image_folder, root: " + root.string() + ", image_size: 8, channels: 1, test_fraction: 0.0";
   const TaskData task = load_task(data(base + "}"), context(cache));
-  EXPECT_EQ(task.stats.skipped, 1u);
+  EXPECT_EQ(task.stats.skipped, 2u);
   EXPECT_EQ(task.real_train.size(), 5u);
-  ASSERT_EQ(task.real_train.skipped().size(), 1u);
+  ASSERT_EQ(task.real_train.skipped().size(), 2u);
   EXPECT_NE(task.real_train.skipped()[0].find("1.png"), std::string::npos);
-  EXPECT_EQ(load_task(data(base + "}"), context(cache)).stats.skipped, 1u);  // also on a cache hit
+  EXPECT_NE(task.real_train.skipped()[1].find("2.jpg: image: cannot read"), std::string::npos);
+  EXPECT_NE(task.real_train.skipped()[1].find("truncated JPEG"), std::string::npos);
+  EXPECT_EQ(load_task(data(base + "}"), context(cache)).stats.skipped, 2u);  // also on a cache hit
   const std::string message = error_of<RunError>([&] { load_task(data(base + ", strict: true}"), context(cache)); });
   EXPECT_NE(message.find("1.png"), std::string::npos) << message;
   EXPECT_NE(message.find("strict"), std::string::npos) << message;
