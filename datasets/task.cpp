@@ -3,6 +3,8 @@
 
 #include <chrono>
 
+#include <fmt/format.h>
+
 #include "datasets/core/sampling.h"
 #include "datasets/image_cache.h"
 #include "framework/cache/artifact_cache.h"
@@ -216,6 +218,19 @@ TaskData load_task(const config::Params& data, const RunContext& ctx) {
   task.real_train = make_set(*cache, *source, "train", splits.train, options, strict, threads, "real", task.stats);
   task.real_val = make_set(*cache, *source, "val", splits.val, options, strict, threads, "real", task.stats);
   task.real_test = make_set(*cache, *source, "test", splits.test, options, strict, threads, "real", task.stats);
+  // Every task is binary: a split that has images of one class only (an empty class folder
+  // with counts -1, or every image of a class skipped as unreadable) cannot train or score.
+  for (const auto& [split, sets] :
+       std::vector<std::pair<const char*, std::vector<const ImageSet*>>>{{"train", {&task.real_train, &task.real_val}},
+                                                                           {"test", {&task.real_test}}}) {
+    std::size_t total = 0, positives = 0;
+    for (const ImageSet* set : sets) total += set->size(), positives += set->count(1);
+    if (total == 0 || (positives > 0 && positives < total)) continue;
+    const char* missing = positives == 0 ? "positive" : "negative";
+    throw RunError(fmt::format("{}: the {} split has no {} images ({} images, all of the other class); a binary task "
+                               "needs both: check that the source's {} class is not empty (or all unreadable)",
+                               task.dataset, split, missing, total, missing));
+  }
 
   if (data.has("synthetic")) {
     const config::Params synthetic = data.sub("synthetic");

@@ -212,6 +212,20 @@ TEST(LoadTask, SixteenBitSourcesAreCachedAsSixteenBit) {
   EXPECT_THROW(load_task(section, context(cache)), RunError);  // the root itself is still required
 }
 
+// Issue 21 item 8: an empty class folder with counts -1 used to train on one class without a
+// word; now it is refused, naming the split and the missing class.
+TEST(LoadTask, OneClassSplitIsRefused) {
+  const auto root = fresh_dir("oneclass");
+  for (int i = 0; i < 5; ++i) write_image(root / "negative" / (std::to_string(i) + ".png"), i);
+  fs::create_directories(root / "positive");
+  const std::string message = error_of<RunError>([&] {
+    load_task(data("{name: image_folder, root: " + root.string() +
+                   ", image_size: 8, channels: 1, counts: {train: {positive: -1, negative: -1}}}"),
+              context(fresh_dir("cacheoneclass")));
+  });
+  EXPECT_NE(message.find("train split has no positive images"), std::string::npos) << message;
+}
+
 TEST(LoadTask, CacheHitNeedsNoDecodingAndChangedFileRebuilds) {
   const auto root = fresh_dir("filescache");
   const auto cache = fresh_dir("cachefiles");
