@@ -149,7 +149,7 @@ int image_quality_command(const ImageQualityArgs& args, const RunContext& run) {
                             {"ssim_window", args.ssim}, {"images", per_image}};
   if (!args.csv.empty()) write_file_atomic(args.csv, csv);
   if (args.json) {
-    std::cout << summary.dump(2) << "\n";
+    std::cout << json_text(summary, 2) << "\n";
   } else {
     if (pairs.size() > 1)
       for (const auto& row : per_image)
@@ -339,7 +339,7 @@ void require_safe_output(const CalibrateArgs& args, const std::vector<std::strin
   if (args.stage != "shr" && args.checkpoint.empty()) targets.push_back("dae_checkpoint.pt");
   for (const auto& target : targets) {
     std::error_code ec;
-    if (!fs::exists(fs::symlink_status(args.out / target, ec)) || earlier.count(target)) continue;
+    if (!fs::exists(fs::symlink_status(args.out / target, ec)) || earlier.count(escape_invalid_utf8(target))) continue;
     throw ConfigError(fmt::format("calibrate: --out '{}' already holds '{}', which calibrate did not write; choose a "
                                   "new or empty output folder (existing files are never overwritten)",
                                   args.out.string(), target));

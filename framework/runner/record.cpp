@@ -30,8 +30,67 @@ std::optional<nlohmann::json> read_json_file(const fs::path& path) {
 }
 
 void write_json_atomic(const fs::path& path, const nlohmann::json& value) {
-  write_file_atomic(path, value.dump(2) + "\n");
+  write_file_atomic(path, json_text(value, 2) + "\n");
 }
+
+std::string escape_invalid_utf8(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = bytes[i];
+    // Length of a well-formed sequence starting here (RFC 3629: no overlongs, no surrogates,
+    // nothing above U+10FFFF), or 0.
+    std::size_t length = 0;
+    if (c < 0x80) {
+      length = 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      length = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      length = 3;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      length = 4;
+    }
+    bool valid = length > 0 && i + length <= n;
+    for (std::size_t k = 1; valid && k < length; ++k) valid = (bytes[i + k] & 0xC0) == 0x80;
+    if (valid && length == 3) {
+      const unsigned char d = bytes[i + 1];
+      valid = !(c == 0xE0 && d < 0xA0) && !(c == 0xED && d >= 0xA0);
+    } else if (valid && length == 4) {
+      const unsigned char d = bytes[i + 1];
+      valid = !(c == 0xF0 && d < 0x90) && !(c == 0xF4 && d >= 0x90);
+    }
+    if (valid) {
+      out.append(text, i, length);
+      i += length;
+    } else {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+      ++i;
+    }
+  }
+  return out;
+}
+
+nlohmann::json utf8_safe(const nlohmann::json& value) {
+  if (value.is_string()) return escape_invalid_utf8(value.get_ref<const std::string&>());
+  if (value.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& item : value) out.push_back(utf8_safe(item));
+    return out;
+  }
+  if (value.is_object()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (auto it = value.begin(); it != value.end(); ++it) out[escape_invalid_utf8(it.key())] = utf8_safe(it.value());
+    return out;
+  }
+  return value;
+}
+
+std::string json_text(const nlohmann::json& value, int indent) { return utf8_safe(value).dump(indent); }
 
 std::vector<nlohmann::json> collect_records(const fs::path& experiment_dir) {
   std::vector<nlohmann::json> records;

@@ -15,7 +15,18 @@ namespace frerec {
 
 nlohmann::json environment_json(int threads, const std::string& device);
 std::optional<nlohmann::json> read_json_file(const std::filesystem::path& path);  // nullopt if missing/corrupt
+// Writes json_text(value, 2) atomically.
 void write_json_atomic(const std::filesystem::path& path, const nlohmann::json& value);
+
+// JSON holds UTF-8 text only, but file names need not be UTF-8 (Latin-1 names from an old
+// scanner's export, say). Such names are stored escaped: each byte that is not part of a
+// valid UTF-8 sequence becomes the four characters \xNN (issue 21 item 10). Valid text is
+// unchanged.
+std::string escape_invalid_utf8(const std::string& text);
+// `value` with every string and key passed through escape_invalid_utf8.
+nlohmann::json utf8_safe(const nlohmann::json& value);
+// utf8_safe(value).dump(indent): what every JSON file and --json output goes through.
+std::string json_text(const nlohmann::json& value, int indent = -1);
 
 // Every finished record (status "ok") below results/<experiment>/, sorted by cell index.
 std::vector<nlohmann::json> collect_records(const std::filesystem::path& experiment_dir);

@@ -14,6 +14,7 @@
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
 #include "framework/io/image_io.h"
+#include "framework/runner/record.h"
 #include "models/generators/gan_trainer.h"
 #include "models/generators/sample_grid.h"
 #include "models/generators/sampler.h"
@@ -156,7 +157,7 @@ int generator_sample_command(const GeneratorSampleArgs& args, const RunContext& 
                                     {"batch", sampler.block()},
                                     {"per_class", args.per_class},
                                     {"files", std::vector<std::string>(written.begin(), written.end())}};
-    write_file_atomic(record, summary.dump(1) + "\n");
+    write_file_atomic(record, json_text(summary, 1) + "\n");
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cout << fmt::format("wrote {} images ({} per class, seed {}) of generator '{}' to {} in {:.1f} s\n",
                              written.size(), args.per_class, args.seed, info.task, args.out.string(), seconds);

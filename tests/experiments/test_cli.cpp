@@ -510,6 +510,39 @@ void write_images(const fs::path& dir, const std::vector<std::string>& names, in
 
 // calibrate never writes into, above or over its input folders, however --out is spelled,
 // nor over a file in --out that an earlier calibrate did not write.
+// Issue 21 item 10: file and folder names that are not UTF-8 (here Latin-1 "résumé") used to
+// crash calibrate (after writing the images, without a manifest), metrics --json and run with
+// a JSON type error. They are stored escaped as \xNN and everything else goes on.
+TEST_F(Cli, NonUtf8NamesAreStoredEscaped) {
+  const std::string latin = "r\xe9sum\xe9";
+  write_images(dir_ / "enc/real", {"0.png", "1.png", "2.png", "3.png"}, 1);
+  write_images(dir_ / "enc/syn", {latin + "_0.png", latin + "_1.png", "2.png"}, 2);
+  const std::string calibrate = "calibrate --stage shr shr.k=2 --real enc/real --synthetic enc/syn --out enc/out";
+  Result r = frerec(calibrate, dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir_ / "enc/out" / (latin + "_0.png")));
+  const auto manifest = json(dir_ / "enc/out/manifest.json");
+  ASSERT_EQ(manifest.size(), 3u);
+  EXPECT_EQ(manifest[1]["input"], "r\\xe9sum\\xe9_0.png");
+  r = frerec(calibrate, dir_);  // its own earlier outputs are recognised through the escaped names
+  EXPECT_EQ(r.code, 0) << r.output;
+  r = frerec("metrics image-quality --reference enc/syn --test enc/out --json", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"r\\\\xe9sum\\\\xe9_1.png\""), std::string::npos) << r.output;
+  // A data root and a results folder with such names.
+  for (const char* label : {"positive", "negative"})
+    write_images(dir_ / ("enc/d" + latin + "/") / label, {"\xe9" "0.png", "\xe9" "1.png", "\xe9" "2.png", "\xe9" "3.png"},
+                 label[0]);
+  write("enc.yaml", R"(experiment: {kind: classify}
+data: {name: image_folder, image_size: 32, channels: 1, test_fraction: 0.25}
+model: {name: resnet18}
+train: {epochs: 1, batch_size: 4, eval_batch_size: 8, workers: 1, warmup_epochs: 0}
+)");
+  r = frerec("--results-dir 'enc/r" + latin + "' run enc.yaml 'data.root=enc/d" + latin + "'", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(json(dir_ / ("enc/r" + latin) / "enc/image_folder/raw/resnet18/seed=0/record.json")["status"], "ok");
+}
+
 TEST_F(Cli, CalibrateNeverOverwritesInputsOrForeignFiles) {
   const std::vector<std::string> names = {"0000.png", "0001.png", "0002.png", "0003.png",
                                           "0004.png", "0005.png", "0006.png", "0007.png"};

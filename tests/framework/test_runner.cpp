@@ -48,6 +48,23 @@ class RunnerTest : public ::testing::Test {
   std::filesystem::path counter_;
 };
 
+// Issue 21 item 10: bytes that are not UTF-8 are written as \xNN; valid text (ASCII, two-
+// to four-byte sequences) is unchanged; overlongs, surrogates, lone continuation bytes and
+// cut sequences are escaped byte by byte.
+TEST(Utf8, InvalidBytesAreEscapedValidTextIsKept) {
+  EXPECT_EQ(escape_invalid_utf8("plain/0001.png"), "plain/0001.png");
+  const std::string valid = "r\xc3\xa9sum\xc3\xa9 \xe2\x82\xac \xf0\x9f\xa7\xa0.png";  // résumé € 🧠
+  EXPECT_EQ(escape_invalid_utf8(valid), valid);
+  EXPECT_EQ(escape_invalid_utf8("r\xe9sum\xe9.png"), "r\\xe9sum\\xe9.png");  // Latin-1
+  EXPECT_EQ(escape_invalid_utf8("\xc0\xaf"), "\\xc0\\xaf");                    // overlong '/'
+  EXPECT_EQ(escape_invalid_utf8("\xed\xa0\x80"), "\\xed\\xa0\\x80");          // a surrogate
+  EXPECT_EQ(escape_invalid_utf8("\x80" "a"), "\\x80a");                         // lone continuation
+  EXPECT_EQ(escape_invalid_utf8("a\xe2\x82"), "a\\xe2\\x82");                 // cut at the end
+  const nlohmann::json value = {{"k\xff", {"\xfe", 1, "ok"}}};
+  EXPECT_THROW(value.dump(), nlohmann::json::type_error);  // what crashed calibrate, metrics and run
+  EXPECT_EQ(json_text(value), R"({"k\\xff":["\\xfe",1,"ok"]})");
+}
+
 TEST_F(RunnerTest, WritesCellFoldersAndSkipsFinishedCells) {
   const auto p = plan();
   RunSummary s = run_plan(p, {}, run_);
