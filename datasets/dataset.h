@@ -91,6 +91,7 @@ struct DecodeOptions {
   int channels = 1;
   int size = 64;
   io::Interpolation interpolation = io::Interpolation::kAuto;
+  long long max_pixels = io::kDefaultMaxPixels;  // data.max_image_pixels (io::ReadOptions)
 };
 
 // Common options handed to a loader's factory besides its own sub-block.

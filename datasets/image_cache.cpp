@@ -300,7 +300,8 @@ std::shared_ptr<const ImageCacheFile> cached_image_file(ArtifactCache& cache, co
   key.inputs = source.fingerprint(records);
   key.params = "source=" + source.name() + ";set=" + set_name + ";channels=" + std::to_string(options.channels) +
                ";size=" + std::to_string(options.size) +
-               ";interpolation=" + io::interpolation_name(options.interpolation);
+               ";interpolation=" + io::interpolation_name(options.interpolation) +
+               ";max_pixels=" + std::to_string(options.max_pixels);
   key.code_version = "2";  // 2: Fletcher-32 checksums on every dataset
   const fs::path path = cache.get_or_build(key, [&](const fs::path& tmp) {
     build_image_file(tmp, source, records, options, strict, threads, stats);

@@ -70,7 +70,7 @@ SourceOptions common_options(const config::Params& data) {
   return options;
 }
 
-int resolve_channels(const config::Params& data, const DatasetSource& source) {
+int resolve_channels(const config::Params& data, const DatasetSource& source, long long max_pixels) {
   const long requested = data.get_or<long>("channels", 0);
   if (requested != 0 && requested != 1 && requested != 3)
     throw ConfigError("datasets: data.channels=" + std::to_string(requested) + " must be 0 (the dataset's own), 1 or 3");
@@ -79,7 +79,9 @@ int resolve_channels(const config::Params& data, const DatasetSource& source) {
   // Generic folders: the first image that decodes decides (gray file → 1, colour → 3).
   for (const Record& record : source.records()) {
     try {
-      const io::DecodedImage probe = io::read_image(record.path);
+      io::ReadOptions probe_options;
+      probe_options.max_pixels = max_pixels;
+      const io::DecodedImage probe = io::read_image(record.path, probe_options);
       return probe.file_channels == 1 ? 1 : 3;
     } catch (const RunError&) {
       continue;
@@ -128,6 +130,10 @@ config::Schema data_section_schema() {
   schema.add_bool("use_official_split", true, "use the dataset's own train/test split when it has one");
   schema.add_float("val_fraction", 0.0, "validation share carved per class from the sampled real train", 0.0, 0.9);
   schema.add_bool("strict", false, "fail on a corrupt image instead of skipping it");
+  schema.add_int("max_image_pixels", io::kDefaultMaxPixels,
+                 "files above this many pixels are decoded at 1/2-1/8 scale (JPEG) or skipped as unreadable "
+                 "(other formats), so that one huge file cannot exhaust memory; 0 = no limit",
+                 0);
   schema.add_map("synthetic", synthetic_schema(), "the synthetic pool (a generator's output)");
   return schema;
 }
@@ -192,7 +198,8 @@ TaskData load_task(const config::Params& data, const RunContext& ctx) {
   const auto source = make_source(data);
 
   DecodeOptions options;
-  options.channels = resolve_channels(data, *source);
+  options.max_pixels = data.get_or<long>("max_image_pixels", io::kDefaultMaxPixels);
+  options.channels = resolve_channels(data, *source, options.max_pixels);
   options.size = static_cast<int>(data.get_or<long>("image_size", 64));
   options.interpolation = io::parse_interpolation(data.get_or<std::string>("interpolation", "auto"), data.full_key("interpolation"));
   const bool strict = data.get_or<bool>("strict", false);

@@ -22,6 +22,7 @@ io::DecodedImage DatasetSource::decode(const Record& record, const DecodeOptions
   read.height = options.size;
   read.width = options.size;
   read.interpolation = options.interpolation;
+  read.max_pixels = options.max_pixels;
   return io::read_image(record.path, read);
 }
 

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <fstream>
 
+#include <fmt/format.h>
+
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -98,9 +100,90 @@ bool jpeg_is_truncated(const std::vector<std::uint8_t>& bytes) {
   return true;
 }
 
+std::uint32_t big_endian(const std::vector<std::uint8_t>& b, std::size_t at, int bytes) {
+  std::uint32_t value = 0;
+  for (int k = 0; k < bytes; ++k) value = (value << 8) | b[at + static_cast<std::size_t>(k)];
+  return value;
+}
+
+std::uint32_t little_endian(const std::vector<std::uint8_t>& b, std::size_t at, int bytes) {
+  std::uint32_t value = 0;
+  for (int k = bytes - 1; k >= 0; --k) value = (value << 8) | b[at + static_cast<std::size_t>(k)];
+  return value;
+}
+
+std::optional<ImageHeader> jpeg_header(const std::vector<std::uint8_t>& b) {
+  std::size_t i = 2;
+  while (i + 4 <= b.size()) {
+    if (b[i] != 0xFF) return std::nullopt;
+    while (i < b.size() && b[i] == 0xFF) ++i;
+    if (i + 3 > b.size()) return std::nullopt;
+    const std::uint8_t marker = b[i++];
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;
+    const std::size_t length = big_endian(b, i, 2);
+    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC) carry the frame size.
+    if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
+      if (i + 8 > b.size()) return std::nullopt;
+      ImageHeader h;
+      h.height = big_endian(b, i + 3, 2);
+      h.width = big_endian(b, i + 5, 2);
+      h.components = b[i + 7];
+      h.format = "jpeg";
+      return h;
+    }
+    if (marker == 0xDA || length < 2) return std::nullopt;  // scan data before any frame header
+    i += length;
+  }
+  return std::nullopt;
+}
+
+std::optional<ImageHeader> tiff_header(const std::vector<std::uint8_t>& b) {
+  const bool little = b[0] == 'I';
+  auto read = [&](std::size_t at, int bytes) { return little ? little_endian(b, at, bytes) : big_endian(b, at, bytes); };
+  const std::size_t ifd = read(4, 4);
+  if (ifd + 2 > b.size()) return std::nullopt;
+  const std::size_t entries = read(ifd, 2);
+  ImageHeader h;
+  h.format = "tiff";
+  for (std::size_t e = 0; e < entries; ++e) {
+    const std::size_t at = ifd + 2 + e * 12;
+    if (at + 12 > b.size()) break;
+    const std::uint32_t tag = read(at, 2), type = read(at + 2, 2);
+    const std::uint32_t value = type == 3 ? read(at + 8, 2) : read(at + 8, 4);  // SHORT or LONG
+    if (tag == 256) h.width = value;
+    if (tag == 257) h.height = value;
+  }
+  if (h.width == 0 || h.height == 0) return std::nullopt;
+  return h;
+}
+
 }  // namespace
 
-Interpolation parse_interpolation(const std::string& name, const std::string& key) {
+std::optional<ImageHeader> peek_header(const std::vector<std::uint8_t>& b) {
+  static const std::uint8_t png[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+  if (b.size() >= 24 && std::equal(png, png + 8, b.begin()) && std::string(b.begin() + 12, b.begin() + 16) == "IHDR") {
+    ImageHeader h;
+    h.width = big_endian(b, 16, 4);
+    h.height = big_endian(b, 20, 4);
+    h.format = "png";
+    return h;
+  }
+  if (b.size() >= 4 && b[0] == 0xFF && b[1] == 0xD8) return jpeg_header(b);
+  if (b.size() >= 26 && b[0] == 'B' && b[1] == 'M') {
+    ImageHeader h;
+    h.width = static_cast<std::int32_t>(little_endian(b, 18, 4));
+    h.height = std::llabs(static_cast<std::int32_t>(little_endian(b, 22, 4)));  // negative: top-down rows
+    h.format = "bmp";
+    return h;
+  }
+  if (b.size() >= 8 && ((b[0] == 'I' && b[1] == 'I' && b[2] == 42 && b[3] == 0) ||
+                        (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && b[3] == 42)))
+    return tiff_header(b);
+  return std::nullopt;
+}
+
+Interpolation parse_interpolation(
+const std::string& name, const std::string& key) {
   if (name == "auto") return Interpolation::kAuto;
   if (name == "area") return Interpolation::kArea;
   if (name == "linear") return Interpolation::kLinear;
@@ -169,16 +252,38 @@ DecodedImage decode_image(const std::vector<std::uint8_t>& bytes, const std::str
   if (bytes.empty()) fail(name, "the file is empty");
   if (jpeg_is_truncated(bytes))
     fail(name, "truncated JPEG (the data stops before its end-of-image marker; libjpeg would fill the rest with grey)");
+  DecodedImage decoded;
+  int flags = cv::IMREAD_UNCHANGED;
+  if (options.max_pixels > 0) {
+    if (const auto header = peek_header(bytes); header && header->width * header->height > options.max_pixels) {
+      const long long pixels = header->width * header->height;
+      for (const int factor : {2, 4, 8}) {
+        const long long reduced = ((header->width + factor - 1) / factor) * ((header->height + factor - 1) / factor);
+        if (header->format != "jpeg" || reduced > options.max_pixels) continue;
+        decoded.reduced_by = factor;
+        const bool grey = header->components == 1;
+        flags = factor == 2 ? (grey ? cv::IMREAD_REDUCED_GRAYSCALE_2 : cv::IMREAD_REDUCED_COLOR_2)
+                : factor == 4 ? (grey ? cv::IMREAD_REDUCED_GRAYSCALE_4 : cv::IMREAD_REDUCED_COLOR_4)
+                              : (grey ? cv::IMREAD_REDUCED_GRAYSCALE_8 : cv::IMREAD_REDUCED_COLOR_8);
+        break;
+      }
+      if (decoded.reduced_by == 1)
+        fail(name, fmt::format("{}x{} pixels ({:.1f} MP) is above the limit of {:.1f} MP (data.max_image_pixels; {}); "
+                               "shrink the file or raise the limit",
+                               header->width, header->height, pixels / 1e6, options.max_pixels / 1e6,
+                               header->format == "jpeg" ? "even 1/8 scale is above it"
+                                                        : "only a JPEG can be decoded at reduced scale"));
+    }
+  }
   cv::Mat raw;
   try {
     raw = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<std::uint8_t*>(bytes.data())),
-                       cv::IMREAD_UNCHANGED);
+                       flags);
   } catch (const cv::Exception& e) {
     fail(name, std::string("OpenCV could not decode it (") + e.what() + ")");
   }
   if (raw.empty()) fail(name, "not a decodable image (corrupt, truncated or unsupported format)");
 
-  DecodedImage decoded;
   decoded.file_channels = raw.channels();
   double scale = 0;
   if (raw.depth() == CV_8U) {

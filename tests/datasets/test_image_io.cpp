@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -107,6 +109,94 @@ TEST(ImageIo, TruncatedJpegIsRefused) {
     datasets::testing::write_text(padded, std::string(bytes.begin(), bytes.end()) + std::string(100, '\0'));
     EXPECT_EQ(read_image(padded).image.width, 48);
   }
+}
+
+// A valid grey 8-bit PNG of width × height black pixels, written row by row through zlib
+// (never held in memory whole): 16000² is 256 MB of pixels in a file of about 250 kB.
+void write_black_png(const std::filesystem::path& path, std::uint32_t width, std::uint32_t height) {
+  std::string file("\x89PNG\r\n\x1a\n", 8);
+  auto chunk = [&](const char* type, const std::string& data) {
+    const std::uint32_t n = static_cast<std::uint32_t>(data.size());
+    for (int k = 3; k >= 0; --k) file += static_cast<char>((n >> (8 * k)) & 0xFF);
+    const std::string body = std::string(type, 4) + data;
+    file += body;
+    const std::uint32_t crc = static_cast<std::uint32_t>(
+        crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())));
+    for (int k = 3; k >= 0; --k) file += static_cast<char>((crc >> (8 * k)) & 0xFF);
+  };
+  std::string ihdr;
+  for (const std::uint32_t v : {width, height})
+    for (int k = 3; k >= 0; --k) ihdr += static_cast<char>((v >> (8 * k)) & 0xFF);
+  ihdr += std::string("\x08\x00\x00\x00\x00", 5);  // 8-bit, grey, deflate, no filter, no interlace
+  chunk("IHDR", ihdr);
+  z_stream z{};
+  deflateInit(&z, 9);
+  const std::string row(width + 1, '\0');  // filter byte 0, then black
+  std::string compressed;
+  std::vector<char> out(1 << 16);
+  for (std::uint32_t y = 0; y <= height; ++y) {
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(row.data()));
+    z.avail_in = y < height ? static_cast<uInt>(row.size()) : 0;
+    const int flush = y < height ? Z_NO_FLUSH : Z_FINISH;
+    do {
+      z.next_out = reinterpret_cast<Bytef*>(out.data());
+      z.avail_out = static_cast<uInt>(out.size());
+      deflate(&z, flush);
+      compressed.append(out.data(), out.size() - z.avail_out);
+    } while (z.avail_out == 0);
+  }
+  deflateEnd(&z);
+  chunk("IDAT", compressed);
+  chunk("IEND", "");
+  datasets::testing::write_text(path, file);
+}
+
+// Issue 21 item 11: the header says how big a file is before any pixel is decoded. A 16000²
+// PNG (7.4 GB on the way to an image before) is refused in milliseconds, naming the file and
+// the limit; a JPEG above the limit is decoded at 1/2..1/8 scale instead.
+TEST(ImageIo, ImagesAboveThePixelLimitAreReducedOrRefused) {
+  const auto dir = fresh_dir("huge");
+  write_black_png(dir / "huge.png", 16000, 16000);
+  const std::string message = error_of<RunError>([&] { read_image(dir / "huge.png"); });
+  EXPECT_NE(message.find("huge.png"), std::string::npos) << message;
+  EXPECT_NE(message.find("16000x16000 pixels (256.0 MP) is above the limit of 50.0 MP"), std::string::npos) << message;
+  ReadOptions unlimited_small;
+  write_black_png(dir / "small.png", 40, 30);  // the writer itself makes decodable files
+  EXPECT_EQ(read_image(dir / "small.png", unlimited_small).image.width, 40);
+
+  // Headers of each format, then the limit on small files.
+  cv::Mat colour(48, 64, CV_8UC3), grey(48, 64, CV_8UC1);
+  cv::randu(colour, 0, 255);
+  cv::randu(grey, 0, 255);
+  for (const char* ext : {".png", ".jpg", ".bmp", ".tif"}) {
+    std::vector<std::uint8_t> bytes;
+    ASSERT_TRUE(cv::imencode(ext, colour, bytes));
+    const auto header = peek_header(bytes);
+    ASSERT_TRUE(header) << ext;
+    EXPECT_EQ(header->width, 64) << ext;
+    EXPECT_EQ(header->height, 48) << ext;
+  }
+  ReadOptions limited;
+  limited.max_pixels = 1000;  // 64×48 = 3072 > 1000; at 1/2 scale 32×24 = 768 fits
+  for (const bool is_grey : {false, true}) {
+    std::vector<std::uint8_t> bytes;
+    ASSERT_TRUE(cv::imencode(".jpg", is_grey ? grey : colour, bytes));
+    EXPECT_EQ(peek_header(bytes)->components, is_grey ? 1 : 3);
+    const DecodedImage reduced = decode_image(bytes, "x.jpg", limited);
+    EXPECT_EQ(reduced.reduced_by, 2);
+    EXPECT_EQ(reduced.image.width, 32);
+    EXPECT_EQ(reduced.image.height, 24);
+    EXPECT_EQ(reduced.image.channels, is_grey ? 1 : 3);
+    limited.max_pixels = 40;  // even 1/8 scale (8×6 = 48) is above it
+    EXPECT_NE(error_of<RunError>([&] { decode_image(bytes, "x.jpg", limited); }).find("even 1/8 scale"),
+              std::string::npos);
+    limited.max_pixels = 1000;
+  }
+  std::vector<std::uint8_t> png;
+  ASSERT_TRUE(cv::imencode(".png", grey, png));
+  EXPECT_NE(error_of<RunError>([&] { decode_image(png, "x.png", limited); }).find("only a JPEG"), std::string::npos);
+  limited.max_pixels = 0;  // no limit
+  EXPECT_EQ(decode_image(png, "x.png", limited).image.width, 64);
 }
 
 TEST(ImageIo, ListImagesIsSortedAndFiltersExtensions) {

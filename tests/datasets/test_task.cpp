@@ -226,6 +226,27 @@ TEST(LoadTask, OneClassSplitIsRefused) {
   EXPECT_NE(message.find("train split has no positive images"), std::string::npos) << message;
 }
 
+// Issue 21 item 11 through a loader: a PNG above data.max_image_pixels is skipped with a line
+// naming it, and the rest loads (strict: the run stops, naming it).
+TEST(LoadTask, ImageAboveThePixelLimitIsSkipped) {
+  const auto root = fresh_dir("pixellimit");
+  for (int i = 0; i < 3; ++i) {
+    write_image(root / "negative" / (std::to_string(i) + ".png"), i, 1, 24);
+    write_image(root / "positive" / (std::to_string(i) + ".png"), i, 1, 24);
+  }
+  write_image(root / "positive/big.png", 9, 1, 40);  // 1600 pixels
+  const std::string base = "{name: image_folder, root: " + root.string() +
+                           ", image_size: 8, channels: 1, test_fraction: 0.0, max_image_pixels: 1000";
+  const TaskData task = load_task(data(base + "}"), context(fresh_dir("cachepixellimit")));
+  EXPECT_EQ(task.real_train.size(), 6u);
+  ASSERT_EQ(task.real_train.skipped().size(), 1u);
+  EXPECT_NE(task.real_train.skipped()[0].find("big.png"), std::string::npos);
+  EXPECT_NE(task.real_train.skipped()[0].find("40x40 pixels"), std::string::npos) << task.real_train.skipped()[0];
+  const std::string message =
+      error_of<RunError>([&] { load_task(data(base + ", strict: true}"), context(fresh_dir("cachepixellimit2"))); });
+  EXPECT_NE(message.find("big.png"), std::string::npos) << message;
+}
+
 TEST(LoadTask, CacheHitNeedsNoDecodingAndChangedFileRebuilds) {
   const auto root = fresh_dir("filescache");
   const auto cache = fresh_dir("cachefiles");
