@@ -102,6 +102,7 @@ struct SourceOptions {
   bool use_official_split = true;
   std::string generator;  // data.synthetic.generator, recorded by synthetic sources
   std::string task;       // data.name, set for synthetic sources (a generator checks its task)
+  std::string root_key = "data.root";  // the config key `root` came from (for messages)
 };
 
 class DatasetSource {
@@ -204,5 +205,16 @@ struct TaskData {
 // or an ArtifactCache at ctx.cache_dir) and returns the sets. `data_section` must have been
 // validated (validate_data_section or the lead's validator).
 TaskData load_task(const config::Params& data_section, const RunContext& ctx);
+
+// What a config alone reveals, checked for every cell before any runs (exit 2): a loader
+// that reads a folder given an empty data.root or data.synthetic.root. Cheap: a source is
+// only built when its root is empty (a folder loader then refuses at once; demo tasks and
+// generators need none).
+void check_data_section(const config::Params& data_section);
+
+// `--dry-run`: opens the sources and samples the splits as load_task would, without decoding
+// an image, and describes what it found, one line per split:
+//   "  train: 480 images (240 positive, 240 negative) of 1234 listed (...)".
+std::string describe_data(const config::Params& data_section);
 
 }  // namespace frerec::datasets

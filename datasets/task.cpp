@@ -2,6 +2,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <mutex>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -192,6 +194,80 @@ std::vector<Image> ImageSet::read_batch(const std::vector<std::size_t>& indices)
 Image ImageSet::read(std::size_t index) const { return read_range(index, index + 1).front(); }
 std::vector<Image> ImageSet::load_all() const { return read_range(0, size()); }
 
+namespace {
+
+SamplingPlan sampling_plan(const config::Params& data) {
+  SamplingPlan plan;
+  plan.train = read_counts(data, "train");
+  plan.test = read_counts(data, "test");
+  plan.synthetic = read_counts(data, "synthetic");
+  plan.test_fraction = data.get_or<double>("test_fraction", 0.2);
+  plan.val_fraction = data.get_or<double>("val_fraction", 0.0);
+  plan.use_official_split = data.get_or<bool>("use_official_split", true);
+  plan.seed = static_cast<std::uint64_t>(data.get_or<long>("data_seed", 0));
+  return plan;
+}
+
+// The source of data.synthetic; null when its name is none.
+std::unique_ptr<DatasetSource> make_synthetic_source(const config::Params& data) {
+  if (!data.has("synthetic")) return nullptr;
+  const config::Params synthetic = data.sub("synthetic");
+  const std::string name = synthetic.get_or<std::string>("name", "none");
+  if (name == "none") return nullptr;
+  SourceOptions options = common_options(data);
+  options.root = synthetic.get_or<std::string>("root", "");
+  options.root_key = synthetic.full_key("root");
+  options.generator = synthetic.get_or<std::string>("generator", "");
+  options.task = data.get<std::string>("name");
+  return dataset_registry().create(name, loader_params(synthetic, name), options);
+}
+
+std::string split_line(const char* split, const std::vector<Record>& records, std::size_t listed) {
+  std::size_t positives = 0;
+  for (const Record& r : records) positives += r.label == 1;
+  return fmt::format("  {:<11}{} images ({} positive, {} negative){}\n", std::string(split) + ":", records.size(),
+                     positives, records.size() - positives,
+                     listed ? fmt::format(" of {} listed", listed) : std::string());
+}
+
+}  // namespace
+
+void check_data_section(const config::Params& data) {
+  // Memo: a grid repeats the same data section in many cells.
+  static std::mutex mutex;
+  static std::set<std::string> checked;
+  const std::string text = YAML::Dump(data.node());
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (checked.count(text)) return;
+  }
+  if (data.get_or<std::string>("root", "").empty()) make_source(data);  // a folder loader refuses at once
+  if (data.has("synthetic") && data.sub("synthetic").get_or<std::string>("root", "").empty())
+    make_synthetic_source(data);
+  std::lock_guard<std::mutex> lock(mutex);
+  checked.insert(text);
+}
+
+std::string describe_data(const config::Params& data) {
+  const auto source = make_source(data);
+  const SamplingPlan plan = sampling_plan(data);
+  const std::string name = data.get<std::string>("name");
+  const SampledSplits splits = sample_real(name, source->records(), plan);
+  std::size_t listed_positive = 0;
+  for (const Record& r : source->records()) listed_positive += r.label == 1;
+  std::string text = fmt::format("data {}: the source lists {} images ({} positive, {} negative); sampled:\n", name,
+                                 source->records().size(), listed_positive,
+                                 source->records().size() - listed_positive);
+  text += split_line("train", splits.train, 0);
+  if (!splits.val.empty()) text += split_line("val", splits.val, 0);
+  text += split_line("test", splits.test, 0);
+  if (const auto synthetic = make_synthetic_source(data)) {
+    const auto records = sample_synthetic(name + " synthetic", synthetic->records(), plan);
+    text += split_line("synthetic", records, synthetic->records().size());
+  }
+  return text;
+}
+
 TaskData load_task(const config::Params& data, const RunContext& ctx) {
   TaskData task;
   task.dataset = data.get<std::string>("name");
@@ -204,14 +280,7 @@ TaskData load_task(const config::Params& data, const RunContext& ctx) {
   options.interpolation = io::parse_interpolation(data.get_or<std::string>("interpolation", "auto"), data.full_key("interpolation"));
   const bool strict = data.get_or<bool>("strict", false);
 
-  SamplingPlan plan;
-  plan.train = read_counts(data, "train");
-  plan.test = read_counts(data, "test");
-  plan.synthetic = read_counts(data, "synthetic");
-  plan.test_fraction = data.get_or<double>("test_fraction", 0.2);
-  plan.val_fraction = data.get_or<double>("val_fraction", 0.0);
-  plan.use_official_split = data.get_or<bool>("use_official_split", true);
-  plan.seed = static_cast<std::uint64_t>(data.get_or<long>("data_seed", 0));
+  const SamplingPlan plan = sampling_plan(data);
   const SampledSplits splits = sample_real(task.dataset, source->records(), plan);
 
   std::unique_ptr<ArtifactCache> own_cache;
@@ -239,21 +308,12 @@ TaskData load_task(const config::Params& data, const RunContext& ctx) {
                                task.dataset, split, missing, total, missing));
   }
 
-  if (data.has("synthetic")) {
-    const config::Params synthetic = data.sub("synthetic");
-    const std::string name = synthetic.get_or<std::string>("name", "none");
-    if (name != "none") {
-      SourceOptions synthetic_options = common_options(data);
-      synthetic_options.root = synthetic.get_or<std::string>("root", "");
-      synthetic_options.generator = synthetic.get_or<std::string>("generator", "");
-      synthetic_options.task = task.dataset;
-      const auto synthetic_source =
-          dataset_registry().create(name, loader_params(synthetic, name), synthetic_options);
-      task.generator = synthetic_source->generator().empty() ? name : synthetic_source->generator();
-      const auto records = sample_synthetic(task.dataset + " synthetic", synthetic_source->records(), plan);
-      task.synthetic = make_set(*cache, *synthetic_source, "synthetic", records, options, strict, threads,
-                                "synthetic:" + task.generator, task.stats);
-    }
+  if (const auto synthetic_source = make_synthetic_source(data)) {
+    const std::string name = data.sub("synthetic").get<std::string>("name");
+    task.generator = synthetic_source->generator().empty() ? name : synthetic_source->generator();
+    const auto records = sample_synthetic(task.dataset + " synthetic", synthetic_source->records(), plan);
+    task.synthetic = make_set(*cache, *synthetic_source, "synthetic", records, options, strict, threads,
+                              "synthetic:" + task.generator, task.stats);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (task.stats.decoded > 0)

@@ -39,7 +39,7 @@ void register_components() {
 #ifdef HAVE_FREREC_DATASETS
   datasets::register_all();
   config::register_section({"data", "the dataset: which loader, where, and how it is sampled and preprocessed",
-                            datasets::data_section_schema(), "datasets", ""});
+                            datasets::data_section_schema(), "datasets", "", datasets::check_data_section});
 #endif
 #ifdef HAVE_FREREC_GENERATORS
   generators::register_generators();  // the `gan` synthetic source and the generator section
@@ -55,7 +55,8 @@ void register_components() {
 #endif
 #ifdef HAVE_FREREC_TRAIN
   config::register_section({"train", "trainer settings (optimiser, schedule, epochs, batch size)",
-                            train::trainer_schema(), "", ""});
+                            train::trainer_schema(), "", "",
+                            [](const config::Params& section) { train::from_params(section); }});
 #endif
   register_experiment_kinds();
   register_figures_kind();

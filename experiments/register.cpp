@@ -5,9 +5,13 @@
 #include <torch/version.h>
 
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "framework/core/error.h"
+#ifdef HAVE_FREREC_DATASETS
+#include "datasets/dataset.h"
+#endif
 #include "framework/core/system_info.h"
 
 namespace frerec::experiments {
@@ -43,6 +47,19 @@ RunContext configure_runtime(int threads, const std::string& device, const std::
   context.cache_dir = cache_dir;
   context.results_dir = results_dir;
   return context;
+}
+
+std::string describe_datasets(const std::vector<const YAML::Node*>& cell_configs) {
+  std::string text;
+#ifdef HAVE_FREREC_DATASETS
+  std::set<std::string> seen;
+  for (const YAML::Node* config : cell_configs) {
+    const YAML::Node data = (*config)["data"];
+    if (!data || !seen.insert(YAML::Dump(data)).second) continue;
+    text += datasets::describe_data(config::Params(data, "data"));
+  }
+#endif
+  return text;
 }
 
 }  // namespace frerec::experiments

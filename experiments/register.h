@@ -4,6 +4,9 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
 
 #include "framework/core/context.h"
 
@@ -20,5 +23,9 @@ RunContext configure_runtime(int threads, const std::string& device, const std::
 // Rebuilds every table and figure of results/<experiment> from its records alone.
 // Returns the files written, one per line.
 std::string build_reports(const std::filesystem::path& experiment_dir);
+
+// `run --dry-run`: what the datasets of these cell configs hold, per split and class, once
+// per distinct `data` section (sources opened and sampled, nothing decoded).
+std::string describe_datasets(const std::vector<const YAML::Node*>& cell_configs);
 
 }  // namespace frerec::experiments

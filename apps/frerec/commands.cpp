@@ -49,6 +49,12 @@ int run_command(const GlobalOptions& global, const RunArgs& args) {
         std::cout << fmt::format("  [{}] {}{}\n", cell.index, cell.id, done ? "  (done)" : "");
       }
     }
+    // What the datasets hold (the README's "check what was found without training").
+    std::vector<const YAML::Node*> configs;
+    for (const auto& plan : plans)
+      for (const auto& cell : plan.cells)
+        if (!args.cell || cell.index == *args.cell) configs.push_back(&cell.config);
+    std::cout << experiments::describe_datasets(configs);
     return 0;
   }
   RunContext run = experiments::configure_runtime(global.threads, global.device, global.cache_dir, global.results_dir);

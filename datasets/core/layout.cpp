@@ -28,12 +28,14 @@ void LayoutProblems::throw_if_any() const {
   throw RunError(message);
 }
 
-fs::path require_root(const std::string& component, const fs::path& root) {
+fs::path require_root(const std::string& component, const fs::path& root, const std::string& key) {
   if (root.empty())
-    throw ConfigError(component + ": data.root is empty; set it to the folder that holds the dataset");
+    throw ConfigError(component + ": " + key + " is empty; set it to the folder that holds the " +
+                      (key == "data.root" ? "dataset" : "images"));
   std::error_code ec;
   if (!fs::is_directory(root, ec))
-    throw RunError(component + ": data.root='" + root.string() + "' is not a directory; download the dataset there or fix the path");
+    throw RunError(component + ": " + key + "='" + root.string() + "' is not a directory; " +
+                   (key == "data.root" ? "download the dataset there or fix the path" : "fix the path"));
   return fs::absolute(root).lexically_normal();
 }
 

@@ -27,7 +27,10 @@ class LayoutProblems {
 };
 
 // ConfigError when data.root is empty; RunError when it is not a directory.
-std::filesystem::path require_root(const std::string& component, const std::filesystem::path& root);
+// `key` names the config key in messages (data.root, or data.synthetic.root for a synthetic
+// folder).
+std::filesystem::path require_root(const std::string& component, const std::filesystem::path& root,
+                                   const std::string& key = "data.root");
 
 // root/relative (normalised) when it stays inside root; nullopt when it escapes
 // (absolute paths outside root, "..", or a symlink leading outside).

@@ -28,7 +28,7 @@ const std::map<std::string, std::string>& class_folders() {
 }
 
 std::unique_ptr<DatasetSource> make(const config::Params& params, const SourceOptions& options) {
-  const fs::path root = require_root(kName, options.root);
+  const fs::path root = require_root(kName, options.root, options.root_key);
   const auto tumor_types = params.get<std::vector<std::string>>("tumor_types");
   for (const auto& type : tumor_types)
     if (type != "glioma" && type != "meningioma" && type != "pituitary")

@@ -198,7 +198,7 @@ fs::path manifest_path(const fs::path& root, const std::string& manifest) {
 void register_generic_folders(DatasetRegistry& registry) {
   registry.add("image_folder", "any ImageFolder layout: <root>/<class>/ or <root>/{train,val,test}/<class>/",
                folder_schema(), [](const config::Params& params, const SourceOptions& options) {
-                 const fs::path root = require_root("image_folder", options.root);
+                 const fs::path root = require_root("image_folder", options.root, options.root_key);
                  auto records = image_folder_records("image_folder", root, params, parse_class_map(params, "image_folder"));
                  return std::unique_ptr<DatasetSource>(std::make_unique<ListedSource>("image_folder", std::move(records), 0));
                });
@@ -208,7 +208,7 @@ void register_generic_folders(DatasetRegistry& registry) {
   manifest_schema.add_any("classes", "label text → 0/1 map (default: 0/1, 0.0/1.0, negative/positive)");
   registry.add("csv_manifest", "any image list: CSV with path, label[, split] relative to root",
                std::move(manifest_schema), [](const config::Params& params, const SourceOptions& options) {
-                 const fs::path root = require_root("csv_manifest", options.root);
+                 const fs::path root = require_root("csv_manifest", options.root, options.root_key);
                  auto records = manifest_records("csv_manifest", root,
                                                  manifest_path(root, params.get<std::string>("manifest")), params,
                                                  parse_class_map(params, "csv_manifest"));
@@ -219,7 +219,7 @@ void register_generic_folders(DatasetRegistry& registry) {
   synthetic_schema.add_string("manifest", "manifest.csv", "used when present in root; else class folders");
   registry.add("synthetic_folder", "a generator's output: class folders or manifest.csv; records the generator name",
                std::move(synthetic_schema), [](const config::Params& params, const SourceOptions& options) {
-                 const fs::path root = require_root("synthetic_folder", options.root);
+                 const fs::path root = require_root("synthetic_folder", options.root, options.root_key);
                  const auto classes = parse_class_map(params, "synthetic_folder");
                  const fs::path manifest = manifest_path(root, params.get<std::string>("manifest"));
                  std::error_code ec;

@@ -46,7 +46,7 @@ void add_records(const fs::path& root, const CsvTable& table, const fs::path& im
 }
 
 std::unique_ptr<DatasetSource> make(const config::Params& params, const SourceOptions& options) {
-  const fs::path root = require_root(kName, options.root);
+  const fs::path root = require_root(kName, options.root, options.root_key);
   const int threshold = params.get<std::string>("binarize") == "referable" ? 2 : 1;
   const bool check_files = params.get<bool>("check_files");
   LayoutProblems problems(kName, root);

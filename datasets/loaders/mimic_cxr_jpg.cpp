@@ -31,7 +31,7 @@ int policy_label(const std::string& policy) {
 std::string study_key(const std::string& subject, const std::string& study) { return subject + "/" + study; }
 
 std::unique_ptr<DatasetSource> make(const config::Params& params, const SourceOptions& options) {
-  const fs::path root = require_root(kName, options.root);
+  const fs::path root = require_root(kName, options.root, options.root_key);
   const std::string label_column = params.get<std::string>("label_column");
   const int uncertain = policy_label(params.get<std::string>("uncertain"));
   const int blank = policy_label(params.get<std::string>("blank"));

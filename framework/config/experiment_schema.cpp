@@ -121,6 +121,8 @@ YAML::Node validate_experiment(const YAML::Node& root, const Provenance& provena
       section[selected] = info.schema->validate(YAML::Node(), spec.name + "." + selected, provenance);
     }
   }
+  for (const auto& spec : sections())
+    if (spec.check) spec.check(Params(validated[spec.name], spec.name));
   return validated;
 }
 

@@ -15,6 +15,7 @@
 // defaults), so its hash covers exactly what the cell uses.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,10 @@ struct SectionSpec {
   Schema common;               // keys shared by all components of the section
   std::string component_kind;  // catalog kind selected by `name` ("" for a plain section)
   std::string default_component;
+  // Checks across keys that the schema cannot express (warmup_epochs <= epochs, a folder
+  // loader with an empty root); run by validate_experiment for every cell, so a config
+  // error stops `run` before any cell (exit 2). Throws ConfigError. Optional.
+  std::function<void(const Params& section)> check;
 };
 
 // Registers (or replaces) a top-level section.

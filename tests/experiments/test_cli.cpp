@@ -138,6 +138,24 @@ TEST_F(Cli, ConfigErrorsAreOneLineWithExitCode2) {
   r = frerec("run tiny.yaml --dry-run --cell 99", dir_);
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("--cell 99: the grid has"), std::string::npos) << r.output;
+  // What a config alone reveals stops the run before any cell (issue 21 item 12): one line,
+  // exit 2, no results folder.
+  for (const auto& [overrides, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"train.warmup_epochs=3", "warmup_epochs=3 must be in [0, epochs=1]"},
+           {"data.name=brain_tumor_kaggle", "brain_tumor_kaggle: data.root is empty"},
+           {"data.synthetic.name=synthetic_folder", "synthetic_folder: data.synthetic.root is empty"}}) {
+    r = frerec("--results-dir early run tiny.yaml " + overrides, dir_);
+    EXPECT_EQ(r.code, 2) << overrides << ": " << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    EXPECT_FALSE(fs::exists(dir_ / "early")) << overrides;
+  }
+  // --dry-run opens the dataset and says what it found per split and class.
+  r = frerec("run tiny.yaml --dry-run", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("data demo_mri: the source lists"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("  train:     48 images (24 positive, 24 negative)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("  test:      32 images (16 positive, 16 negative)"), std::string::npos) << r.output;
   // A word that names no command is called that, after global options and their values too.
   for (const char* line : {"nonsense", "--threads 1 nonsense", "-q nonsense --fresh"}) {
     r = frerec(line, dir_);
