@@ -206,10 +206,10 @@ struct TaskData {
 // validated (validate_data_section or the lead's validator).
 TaskData load_task(const config::Params& data_section, const RunContext& ctx);
 
-// What a config alone reveals, checked for every cell before any runs (exit 2): a loader
-// that reads a folder given an empty data.root or data.synthetic.root. Cheap: a source is
-// only built when its root is empty (a folder loader then refuses at once; demo tasks and
-// generators need none).
+// What a config alone reveals, checked before any cell runs (exit 2): a loader that reads a
+// folder given an empty data.root or data.synthetic.root. Cheap: a source is only built
+// when its root is empty (a folder loader then refuses at once; demo tasks and generators
+// need none).
 void check_data_section(const config::Params& data_section);
 
 // `--dry-run`: opens the sources and samples the splits as load_task would, without decoding

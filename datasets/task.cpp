@@ -2,8 +2,6 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <mutex>
-#include <set>
 
 #include <fmt/format.h>
 
@@ -233,19 +231,9 @@ std::string split_line(const char* split, const std::vector<Record>& records, st
 }  // namespace
 
 void check_data_section(const config::Params& data) {
-  // Memo: a grid repeats the same data section in many cells.
-  static std::mutex mutex;
-  static std::set<std::string> checked;
-  const std::string text = YAML::Dump(data.node());
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (checked.count(text)) return;
-  }
   if (data.get_or<std::string>("root", "").empty()) make_source(data);  // a folder loader refuses at once
   if (data.has("synthetic") && data.sub("synthetic").get_or<std::string>("root", "").empty())
     make_synthetic_source(data);
-  std::lock_guard<std::mutex> lock(mutex);
-  checked.insert(text);
 }
 
 std::string describe_data(const config::Params& data) {

@@ -39,7 +39,7 @@ void register_components() {
 #ifdef HAVE_FREREC_DATASETS
   datasets::register_all();
   config::register_section({"data", "the dataset: which loader, where, and how it is sampled and preprocessed",
-                            datasets::data_section_schema(), "datasets", "", datasets::check_data_section});
+                            datasets::data_section_schema(), "datasets", ""});
 #endif
 #ifdef HAVE_FREREC_GENERATORS
   generators::register_generators();  // the `gan` synthetic source and the generator section

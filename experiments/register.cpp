@@ -1,6 +1,7 @@
 #include "experiments/register.h"
 
 #include <ATen/Parallel.h>
+#include <fmt/format.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
@@ -56,10 +57,24 @@ std::string describe_datasets(const std::vector<const YAML::Node*>& cell_configs
   for (const YAML::Node* config : cell_configs) {
     const YAML::Node data = (*config)["data"];
     if (!data || !seen.insert(YAML::Dump(data)).second) continue;
-    text += datasets::describe_data(config::Params(data, "data"));
+    try {
+      text += datasets::describe_data(config::Params(data, "data"));
+    } catch (const std::exception& e) {
+      text += fmt::format("data {}: not opened: {}\n", data["name"].as<std::string>(""), e.what());
+    }
   }
 #endif
   return text;
+}
+
+void check_datasets(const std::vector<const YAML::Node*>& cell_configs) {
+#ifdef HAVE_FREREC_DATASETS
+  std::set<std::string> seen;
+  for (const YAML::Node* config : cell_configs) {
+    const YAML::Node data = (*config)["data"];
+    if (data && seen.insert(YAML::Dump(data)).second) datasets::check_data_section(config::Params(data, "data"));
+  }
+#endif
 }
 
 }  // namespace frerec::experiments

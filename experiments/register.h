@@ -25,7 +25,13 @@ RunContext configure_runtime(int threads, const std::string& device, const std::
 std::string build_reports(const std::filesystem::path& experiment_dir);
 
 // `run --dry-run`: what the datasets of these cell configs hold, per split and class, once
-// per distinct `data` section (sources opened and sampled, nothing decoded).
+// per distinct `data` section (sources opened and sampled, nothing decoded). A dataset that
+// cannot be opened gets a line saying why (the listing itself still succeeds).
 std::string describe_datasets(const std::vector<const YAML::Node*>& cell_configs);
+
+// Before `run` starts a cell: what the data sections alone reveal (a folder loader with an
+// empty data.root or data.synthetic.root) throws ConfigError (exit 2). Cheap: nothing is
+// listed or decoded.
+void check_datasets(const std::vector<const YAML::Node*>& cell_configs);
 
 }  // namespace frerec::experiments

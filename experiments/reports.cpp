@@ -16,6 +16,7 @@
 // group; p-values of each method against GDA across seeds (Wilcoxon signed-rank and
 // paired t on AUC, seeds paired by seed number).
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
@@ -152,7 +153,12 @@ std::string left_out_note(std::size_t count) {
 }
 
 std::string build_reports(const fs::path& experiment_dir) {
-  const auto records = collect_records(experiment_dir);
+  std::vector<fs::path> unreadable;
+  const auto records = collect_records(experiment_dir, &unreadable);
+  for (const auto& path : unreadable)
+    spdlog::warn("report: '{}' is not a readable record (not valid JSON: cut short or edited); its cell is left out "
+                 "of the tables; rerun it (frerec run ... --cell N) to include it",
+                 path.string());
   if (records.empty()) return "";
   // Tables use only records made under the current plan's config: a cell rerun with other
   // settings (or a record of a cell the plan no longer has) must not be averaged with the

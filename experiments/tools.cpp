@@ -92,17 +92,24 @@ std::vector<std::string> write_image_folder(const fs::path& out, const ImageFold
 
 namespace {
 
-void require_same_shapes(const std::vector<Image>& a, const std::string& name_a, const std::vector<Image>& b,
-                         const std::string& name_b) {
+// Every image of `a` and of `b` has one shape; messages name the files. `fix` says what to
+// do: spectra has --size, calibrate keeps each image's size and has none.
+void require_same_shapes(const ImageFolder& a, const std::string& name_a, const ImageFolder& b,
+                         const std::string& name_b, const std::string& fix) {
   auto shape = [](const Image& im) { return fmt::format("{}x{}x{}", im.channels, im.height, im.width); };
-  for (const auto& im : a)
-    if (!im.same_shape(a.front()))
-      throw ConfigError(fmt::format("{}: images of different shapes ({} and {}); pass --size to resize them", name_a,
-                                    shape(a.front()), shape(im)));
-  if (!b.empty() && !a.front().same_shape(b.front()))
-    throw ConfigError(fmt::format("{} images are {} but {} images are {}: sizes and channel counts must match "
-                                  "(pass --size N to resize both)",
-                                  name_a, shape(a.front()), name_b, shape(b.front())));
+  for (const ImageFolder* folder : {&a, &b}) {
+    const std::string& name = folder == &a ? name_a : name_b;
+    for (std::size_t i = 1; i < folder->images.size(); ++i)
+      if (!folder->images[i].same_shape(folder->images.front()))
+        throw ConfigError(fmt::format("{}: images of different shapes: '{}' is {} but '{}' is {}; {}", name,
+                                      folder->names.front(), shape(folder->images.front()), folder->names[i],
+                                      shape(folder->images[i]), fix));
+  }
+  if (!b.images.empty() && !a.images.front().same_shape(b.images.front()))
+    throw ConfigError(fmt::format("{} images are {} ('{}') but {} images are {} ('{}'): sizes and channel counts must "
+                                  "match; {}",
+                                  name_a, shape(a.images.front()), a.names.front(), name_b, shape(b.images.front()),
+                                  b.names.front(), fix));
 }
 
 }  // namespace
@@ -166,11 +173,12 @@ int spectra_command(const SpectraArgs& args, const RunContext& run) {
   const ImageFolder real = read_image_folder(args.real, "--real", 0, args.size);
   const int channels = real.images.front().channels;
   const ImageFolder synthetic = read_image_folder(args.synthetic, "--synthetic", channels, args.size);
-  require_same_shapes(real.images, "--real", synthetic.images, "--synthetic");
+  const std::string resize = "pass --size N to resize them all";
+  require_same_shapes(real, "--real", synthetic, "--synthetic", resize);
   std::optional<ImageFolder> calibrated;
   if (!args.calibrated.empty()) {
     calibrated = read_image_folder(args.calibrated, "--calibrated", channels, args.size);
-    require_same_shapes(real.images, "--real", calibrated->images, "--calibrated");
+    require_same_shapes(real, "--real", *calibrated, "--calibrated", resize);
   }
   const int h = real.images.front().height, w = real.images.front().width;
   spdlog::info("spectra: {} real, {} synthetic{} images of {}x{}x{}", real.images.size(), synthetic.images.size(),
@@ -387,7 +395,9 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
   const ImageFolder synthetic = read_image_folder(args.synthetic, "--synthetic");
   const int channels = synthetic.images.front().channels;
   const ImageFolder real = read_image_folder(args.real, "--real", channels);
-  require_same_shapes(real.images, "--real", synthetic.images, "--synthetic");
+  require_same_shapes(real, "--real", synthetic, "--synthetic",
+                      "calibrate works at one size (resize the folders to one size first, e.g. with `frerec "
+                      "datasets export` or your generator's output size)");
   const std::vector<std::string> outputs = image_folder_output_names(synthetic.names);
   require_safe_output(args, outputs);
   // The manifest first: it marks the output names as ours should this run be interrupted.

@@ -37,6 +37,10 @@ int run_command(const GlobalOptions& global, const RunArgs& args) {
   if (args.cell && *args.cell >= total)
     throw ConfigError(fmt::format("--cell {}: the {} has {} cells (0..{})", *args.cell,
                                   plans.size() > 1 ? "suite" : "grid", total, total == 0 ? 0 : total - 1));
+  std::vector<const YAML::Node*> configs;  // of the cells this call is about
+  for (const auto& plan : plans)
+    for (const auto& cell : plan.cells)
+      if (!args.cell || cell.index == *args.cell) configs.push_back(&cell.config);
   if (args.dry_run) {
     if (plans.size() > 1) std::cout << fmt::format("suite '{}': {} cells -> {}\n", name, total, dir.string());
     for (const auto& plan : plans) {
@@ -50,13 +54,10 @@ int run_command(const GlobalOptions& global, const RunArgs& args) {
       }
     }
     // What the datasets hold (the README's "check what was found without training").
-    std::vector<const YAML::Node*> configs;
-    for (const auto& plan : plans)
-      for (const auto& cell : plan.cells)
-        if (!args.cell || cell.index == *args.cell) configs.push_back(&cell.config);
     std::cout << experiments::describe_datasets(configs);
     return 0;
   }
+  experiments::check_datasets(configs);  // config errors stop the run before any cell
   RunContext run = experiments::configure_runtime(global.threads, global.device, global.cache_dir, global.results_dir);
   run.interactive = stderr_is_terminal() && global.verbosity >= 0;
   ArtifactCache cache(run.cache_dir);
@@ -80,7 +81,7 @@ int run_command(const GlobalOptions& global, const RunArgs& args) {
   }
   std::cout << fmt::format("{}: {} ran, {} skipped (done), {} failed\n", name, summary.ran, summary.skipped,
                            summary.failed);
-  for (const auto& failure : summary.failed_cells) std::cout << "  failed: " << failure << "\n";
+  for (const auto& failure : summary.failed_cells) std::cerr << "  failed: " << failure << "\n";
   if (!args.cell) {
     const std::string written = experiments::build_reports(dir);
     if (!written.empty()) {

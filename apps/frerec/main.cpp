@@ -1,5 +1,6 @@
 // frerec: the command-line program. Parses arguments and calls commands.cpp; no logic here.
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -174,6 +175,9 @@ int main(int argc, char** argv) {
   std::string command_line = "frerec";
   for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
   global.verbosity = quiet ? -1 : (verbose ? 1 : 0);
+  // Logs, warnings and errors go to stderr; stdout carries only results (cell listings,
+  // summaries, tables, --json), so `frerec ... > out.txt` keeps them apart (issue 21 item 13).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("frerec"));
   spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
   spdlog::set_level(quiet ? spdlog::level::warn : (verbose ? spdlog::level::debug : spdlog::level::info));
   if (cell_option->count() > 0) {

@@ -56,7 +56,7 @@ std::string invalid_reason(const fs::path& path, const ArtifactKey& key) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return "missing";
   const auto file = open_quietly(path);
-  if (!file) return "cannot be opened as HDF5 (truncated or corrupt)";
+  if (!file) return "unreadable as HDF5 (truncated or corrupt)";
   if (h5::read_attribute(*file, "frerec_complete") != "1") return "incomplete (no frerec_complete attribute)";
   if (h5::read_attribute(*file, "frerec_key") != key.digest()) return "key mismatch";
   if (h5::read_attribute(*file, "frerec_format_version") != kFormatVersion) return "written by another format version";

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -93,6 +94,32 @@ void strip_delete_markers(YAML::Node node) {
 
 }  // namespace
 
+namespace {
+
+// YAML forbids a key twice in one mapping, but yaml-cpp keeps both and answers lookups with
+// the first, so `data:` written twice silently drops the second block. Refuse it, naming
+// both lines.
+void refuse_duplicate_keys(const YAML::Node& node, const std::string& name, const std::string& prefix) {
+  if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i)
+      refuse_duplicate_keys(node[i], name, prefix + "." + std::to_string(i));
+    return;
+  }
+  if (!node.IsMap()) return;
+  std::map<std::string, int> lines;
+  for (const auto& item : node) {
+    const std::string key = item.first.Scalar();
+    const std::string full = prefix.empty() ? key : prefix + "." + key;
+    const int line = item.first.Mark().line + 1;
+    if (const auto [it, fresh] = lines.emplace(key, line); !fresh)
+      throw ConfigError(fmt::format("{}:{}: key '{}' is given twice (lines {} and {}); keep one", name, line, full,
+                                    it->second, line));
+    refuse_duplicate_keys(item.second, name, full);
+  }
+}
+
+}  // namespace
+
 YAML::Node parse_yaml_text(const std::string& text, const std::string& name, Provenance* provenance) {
   YAML::Node node;
   try {
@@ -100,6 +127,7 @@ YAML::Node parse_yaml_text(const std::string& text, const std::string& name, Pro
   } catch (const YAML::ParserException& e) {
     throw ConfigError(fmt::format("{}:{}: YAML syntax error: {}", name, e.mark.line + 1, e.msg));
   }
+  refuse_duplicate_keys(node, name, "");
   if (provenance) record_provenance(node, "", name, *provenance);
   return node;
 }
@@ -219,7 +247,7 @@ LoadedConfig load_config(const fs::path& file, const std::vector<std::string>& o
     const auto eq = override_text.find('=');
     if (eq == std::string::npos || eq == 0)
       throw ConfigError(fmt::format("override '{}' must look like key=value (e.g. train.epochs=3)", override_text));
-    const std::string key = override_text.substr(0, eq);
+    std::string key = override_text.substr(0, eq);
     const std::string text = override_text.substr(eq + 1);
     YAML::Node value;
     try {
@@ -227,8 +255,20 @@ LoadedConfig load_config(const fs::path& file, const std::vector<std::string>& o
     } catch (const YAML::Exception&) {
       value = YAML::Node(text);  // not YAML: take it as a plain string
     }
+    // grid.<key>=[a,b] is a sweep of <key>, as in the file's grid block (a single value: a
+    // sweep of one); it replaces the file's entry for that key.
+    const bool grid_entry = key.rfind("grid.", 0) == 0;
+    if (grid_entry) {
+      key = key.substr(5);
+      if (key.empty()) throw ConfigError(fmt::format("override '{}': name the swept key, e.g. grid.seed=[0,1,2]", override_text));
+      if (!value.IsSequence()) {
+        YAML::Node one(YAML::NodeType::Sequence);
+        one.push_back(value);
+        value = one;
+      }
+    }
     const bool list_valued = is_list_key && is_list_key(key);
-    const bool sweep = value.IsSequence() && !(list_valued && is_flat_scalar_list(value));
+    const bool sweep = grid_entry || (value.IsSequence() && !(list_valued && is_flat_scalar_list(value)));
     if (sweep) {
       if (value.size() == 0) throw ConfigError(fmt::format("override '{}': a sweep needs at least one value", override_text));
       config.sweeps.erase(std::remove_if(config.sweeps.begin(), config.sweeps.end(),

@@ -1,6 +1,7 @@
 #include "framework/core/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,6 +14,34 @@
 
 namespace frerec {
 namespace fs = std::filesystem;
+
+std::size_t remove_stale_temporaries(const fs::path& dir, bool recursive, std::chrono::seconds min_age) {
+  std::size_t removed = 0;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return 0;
+  const auto now = fs::file_time_type::clock::now();
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!recursive && it.depth() == 0 && it->is_directory(ec)) it.disable_recursion_pending();
+    if (!it->is_regular_file(ec)) continue;
+    if (min_age.count() > 0 && now - it->last_write_time(ec) < min_age) continue;
+    const std::string name = it->path().filename().string();
+    // "<name>.tmp.<pid>.<n>" with both numbers all digits.
+    const auto at = name.rfind(".tmp.");
+    if (at == std::string::npos) continue;
+    const std::string tail = name.substr(at + 5);
+    const auto dot = tail.find('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == tail.size()) continue;
+    const std::string pid_text = tail.substr(0, dot), counter = tail.substr(dot + 1);
+    auto digits = [](const std::string& s) { return s.find_first_not_of("0123456789") == std::string::npos; };
+    if (!digits(pid_text) || !digits(counter) || pid_text.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to judge)
+    std::error_code remove_error;
+    if (fs::remove(it->path(), remove_error)) ++removed;
+  }
+  return removed;
+}
 
 fs::path temporary_path_for(const fs::path& path) {
   static std::atomic<unsigned long> counter{0};

@@ -92,14 +92,18 @@ nlohmann::json utf8_safe(const nlohmann::json& value) {
 
 std::string json_text(const nlohmann::json& value, int indent) { return utf8_safe(value).dump(indent); }
 
-std::vector<nlohmann::json> collect_records(const fs::path& experiment_dir) {
+std::vector<nlohmann::json> collect_records(const fs::path& experiment_dir, std::vector<fs::path>* unreadable) {
   std::vector<nlohmann::json> records;
   std::error_code ec;
   if (!fs::exists(experiment_dir, ec)) return records;
   for (const auto& item : fs::recursive_directory_iterator(experiment_dir, ec)) {
     if (!item.is_regular_file() || item.path().filename() != "record.json") continue;
     auto record = read_json_file(item.path());
-    if (record && record->value("status", "") == "ok") records.push_back(*record);
+    if (!record || !record->is_object()) {
+      if (unreadable) unreadable->push_back(item.path());
+      continue;
+    }
+    if (record->value("status", "") == "ok") records.push_back(*record);
   }
   std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
     return a.value("cell", "") < b.value("cell", "");

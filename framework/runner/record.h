@@ -29,7 +29,10 @@ nlohmann::json utf8_safe(const nlohmann::json& value);
 std::string json_text(const nlohmann::json& value, int indent = -1);
 
 // Every finished record (status "ok") below results/<experiment>/, sorted by cell index.
-std::vector<nlohmann::json> collect_records(const std::filesystem::path& experiment_dir);
+// record.json files that do not parse (cut short, edited by hand) are listed in
+// *unreadable when given, never silently dropped by a caller that reports.
+std::vector<nlohmann::json> collect_records(const std::filesystem::path& experiment_dir,
+                                            std::vector<std::filesystem::path>* unreadable = nullptr);
 
 // The config hash the current plan gives each cell id, from the plan*.json listings that
 // `run` writes into results/<experiment>/ (one per part of a suite; where two listings name

@@ -39,14 +39,19 @@ class CellLogSink {
     sink_ = std::make_shared<spdlog::sinks::basic_file_sink_mt>(file.string(), false);
     sink_->set_pattern("[%Y-%m-%d %H:%M:%S] %l %v");
     spdlog::default_logger()->sinks().push_back(sink_);
+    // Every line reaches the file at once: a killed cell keeps its log up to the kill.
+    previous_flush_ = spdlog::default_logger()->flush_level();
+    spdlog::default_logger()->flush_on(spdlog::level::trace);
   }
   ~CellLogSink() {
     auto& sinks = spdlog::default_logger()->sinks();
     sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+    spdlog::default_logger()->flush_on(previous_flush_);
   }
 
  private:
   std::shared_ptr<spdlog::sinks::sink> sink_;
+  spdlog::level::level_enum previous_flush_ = spdlog::level::off;
 };
 
 // The config hash of the config.yaml an earlier run of the cell wrote ("" if none).
@@ -87,6 +92,9 @@ RunSummary run_plan(const ExperimentPlan& plan, const RunOptions& options, RunCo
     for (const auto& cell : plan.cells) todo.push_back(&cell);
   }
 
+  // Temporaries of a killed run at the top (plan listings); a minute old, so that a live
+  // writer on another machine of a shared folder is never touched.
+  remove_stale_temporaries(root, false, std::chrono::seconds(60));
   // The plan itself, for `frerec report` and for people.
   nlohmann::json listing = nlohmann::json::array();
   for (const auto& cell : plan.cells)
@@ -116,6 +124,10 @@ RunSummary run_plan(const ExperimentPlan& plan, const RunOptions& options, RunCo
   for (const Cell* cell : pending) {
     const fs::path dir = root / cell->id;
     fs::create_directories(dir);
+    // What a killed earlier run of this cell was writing (the cell is ours now).
+    if (const std::size_t stale = remove_stale_temporaries(dir))
+      spdlog::info("cell [{}]: removed {} temporary file{} left by a killed run", cell->index, stale,
+                   stale == 1 ? "" : "s");
     // A record made under another config no longer describes this cell.
     if (fs::exists(dir / "record.json")) {
       std::error_code ec;

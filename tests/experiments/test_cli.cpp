@@ -156,6 +156,11 @@ TEST_F(Cli, ConfigErrorsAreOneLineWithExitCode2) {
   EXPECT_NE(r.output.find("data demo_mri: the source lists"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("  train:     48 images (24 positive, 24 negative)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("  test:      32 images (16 positive, 16 negative)"), std::string::npos) << r.output;
+  r = frerec("run tiny.yaml data.name=brain_tumor_kaggle --dry-run", dir_);  // lists, says what is missing
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("data brain_tumor_kaggle: not opened: brain_tumor_kaggle: data.root is empty"),
+            std::string::npos)
+      << r.output;
   // A word that names no command is called that, after global options and their values too.
   for (const char* line : {"nonsense", "--threads 1 nonsense", "-q nonsense --fresh"}) {
     r = frerec(line, dir_);
@@ -209,6 +214,15 @@ TEST_F(Cli, TinyGridRunsResumesAndReports) {
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(json(dir_ / "again/grid/demo_mri/raw/resnet18/seed=0/record.json")["metrics"]["auc"],
             json(root / "demo_mri/raw/resnet18/seed=0/record.json")["metrics"]["auc"]);
+  // A record.json cut short is named by report, not silently dropped (issue 21 item 14).
+  const fs::path cut = root / "demo_mri/mixup/resnet18/seed=1/record.json";
+  const std::string whole = read_file(cut);
+  write("results/grid/demo_mri/mixup/resnet18/seed=1/record.json", whole.substr(0, whole.size() / 2));
+  r = frerec("report results/grid", dir_);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("mixup/resnet18/seed=1/record.json' is not a readable record"), std::string::npos)
+      << r.output;
+  write("results/grid/demo_mri/mixup/resnet18/seed=1/record.json", whole);
   // The cache holds the image sets; `cache ls` shows them.
   r = frerec("cache ls", dir_);
   EXPECT_NE(r.output.find("images"), std::string::npos) << r.output;
@@ -304,7 +318,15 @@ TEST_F(Cli, CalibrateSpectraAndImageQuality) {
   r = frerec("calibrate --stage shr --real demo_export/train --synthetic big --out bad", dir_);
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find("1x32x32"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("1x40x40"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1x40x40 ('a.png')"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("--size"), std::string::npos) << "calibrate has no --size: " << r.output;
+  // Mixed sizes inside one folder are named by file (issue 21 item 13); spectra offers --size.
+  io::write_png(dir_ / "big/b.png", Image(1, 48, 48, 0.5f), 8);
+  r = frerec("spectra --real big --synthetic big --out bad_spectra", dir_);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("--real: images of different shapes: 'a.png' is 1x40x40 but 'b.png' is 1x48x48; pass --size"),
+            std::string::npos)
+      << r.output;
 }
 
 TEST_F(Cli, GdaAndFreRecCellsUseTheSyntheticPool) {

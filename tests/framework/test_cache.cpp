@@ -4,6 +4,10 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "framework/cache/artifact_cache.h"
 #include "framework/cache/hdf5_io.h"
@@ -58,7 +62,13 @@ TEST(ArtifactCache, TruncatedOrCorruptArtifactIsRebuilt) {
   const auto size = std::filesystem::file_size(path);
   std::filesystem::resize_file(path, size / 2);
   EXPECT_FALSE(cache.is_valid(key()));
+  std::ostringstream log;  // the warning reads as a sentence (not "is cannot be opened")
+  const auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  spdlog::default_logger()->sinks().push_back(sink);
   cache.get_or_build(key(), [&](const auto& tmp) { build_array(tmp, 1.0f, &calls); });
+  spdlog::default_logger()->sinks().pop_back();
+  EXPECT_NE(log.str().find("(retrieval) is unreadable as HDF5 (truncated or corrupt); rebuilding it"), std::string::npos)
+      << log.str();
   EXPECT_EQ(calls, 2);
   EXPECT_TRUE(cache.is_valid(key()));
   // Garbage bytes.

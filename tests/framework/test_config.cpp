@@ -99,6 +99,27 @@ TEST(ConfigLoader, SweepsFromGridBlockAndCommandLine) {
   c = load_config(dir / "exp.yaml", {"model.blocks=[2,4,6,8]"}, [](const std::string& k) { return k == "model.blocks"; });
   EXPECT_EQ(c.root["model"]["blocks"].size(), 4u);
   EXPECT_EQ(c.sweeps.size(), 2u);
+  // grid.<key>=... on the command line sweeps <key> like the file's grid block (issue 21
+  // item 13: it used to leave a key 'grid' that the validator blamed on the file's line).
+  c = load_config(dir / "exp.yaml", {"grid.seed=[7,8]", "grid.train.lr=0.1"});
+  ASSERT_EQ(c.sweeps.size(), 3u);
+  EXPECT_EQ(c.sweeps[1].key, "seed");
+  EXPECT_EQ(c.sweeps[1].values.size(), 2u);
+  EXPECT_EQ(c.sweeps[2].key, "train.lr");
+  EXPECT_EQ(c.sweeps[2].where, "command line");
+  EXPECT_FALSE(c.root["grid"]);
+}
+
+// Issue 21 item 13: a key given twice in one mapping is an error naming both lines (yaml-cpp
+// would silently keep the first).
+TEST(ConfigLoader, DuplicateKeysNameBothLines) {
+  TempDir dir;
+  write_text(dir / "dup.yaml", "data:\n  name: demo_mri\n  image_size: 32\ntrain:\n  epochs: 1\n  epochs: 2\n");
+  std::string message = error_of([&] { load_config(dir / "dup.yaml", {}); });
+  EXPECT_NE(message.find("dup.yaml:6: key 'train.epochs' is given twice (lines 5 and 6)"), std::string::npos) << message;
+  write_text(dir / "dup2.yaml", "data: {name: demo_mri}\nmodel: {name: resnet18}\ndata: {name: demo_cxr}\n");
+  message = error_of([&] { load_config(dir / "dup2.yaml", {}); });
+  EXPECT_NE(message.find("key 'data' is given twice (lines 1 and 3)"), std::string::npos) << message;
 }
 
 TEST(ConfigLoader, YamlSyntaxErrorNamesFileAndLine) {

@@ -48,6 +48,28 @@ class RunnerTest : public ::testing::Test {
   std::filesystem::path counter_;
 };
 
+namespace fs = std::filesystem;
+
+// Issue 21 item 14: temporaries of dead processes go, those of live ones (this process) and
+// other files stay; non-recursive and min_age limit the sweep.
+TEST(AtomicFile, StaleTemporariesOfDeadProcessesAreRemoved) {
+  testing::TempDir dir;
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  waitpid(child, nullptr, 0);  // a pid that no longer runs
+  const std::string dead = std::to_string(child), alive = std::to_string(getpid());
+  for (const std::string& name : std::vector<std::string>{"a.json.tmp." + alive + ".0", "b.json.tmp." + dead + ".3",
+                                                         "sub/c.pt.tmp." + dead + ".0", "d.tmp.notes", "e.json"})
+    testing::write_text(dir / name, "x");
+  EXPECT_EQ(remove_stale_temporaries(dir.path(), true, std::chrono::seconds(3600)), 0u);  // all too young
+  EXPECT_EQ(remove_stale_temporaries(dir.path(), false), 1u);
+  EXPECT_FALSE(fs::exists(dir / ("b.json.tmp." + dead + ".3")));
+  EXPECT_TRUE(fs::exists(dir / ("sub/c.pt.tmp." + dead + ".0")));
+  EXPECT_EQ(remove_stale_temporaries(dir.path()), 1u);
+  for (const std::string& name : std::vector<std::string>{"a.json.tmp." + alive + ".0", "d.tmp.notes", "e.json"})
+    EXPECT_TRUE(fs::exists(dir / name)) << name;
+}
+
 // Issue 21 item 10: bytes that are not UTF-8 are written as \xNN; valid text (ASCII, two-
 // to four-byte sequences) is unchanged; overlongs, surrogates, lone continuation bytes and
 // cut sequences are escaped byte by byte.
@@ -153,9 +175,24 @@ TEST_F(RunnerTest, ResumeAfterKilledChildRedoesOnlyMissingCells) {
   ASSERT_LT(finished, 4u);
   const auto started_before = lines_of(counter_);
 
+  // Issue 21 item 14: the killed cell's log keeps what it wrote before the kill, and its
+  // half-written temporary is there until the next run.
+  std::vector<fs::path> killed_logs;
+  std::size_t temporaries = 0;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (e.path().filename() == "log.txt" && !fs::exists(e.path().parent_path() / "record.json"))
+      killed_logs.push_back(e.path());
+    temporaries += e.path().filename().string().find(".tmp.") != std::string::npos;
+  }
+  ASSERT_EQ(killed_logs.size(), 1u);
+  EXPECT_NE(read_file(killed_logs[0]).find("toy: cell "), std::string::npos) << read_file(killed_logs[0]);
+  EXPECT_GE(temporaries, 1u);
+
   const RunSummary s = run_plan(p, {}, run_);
   EXPECT_EQ(s.skipped, finished);
   EXPECT_EQ(s.ran, 4u - finished);
+  for (const auto& e : fs::recursive_directory_iterator(root))
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
   EXPECT_EQ(collect_records(root).size(), 4u);
   // Only the unfinished cells ran again.
   const auto all = lines_of(counter_);

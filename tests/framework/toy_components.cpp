@@ -5,6 +5,8 @@
 #include <mutex>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "framework/config/experiment_schema.h"
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
@@ -19,7 +21,12 @@ class ToyExperiment : public CellExperiment {
     const config::Params toy = context.config.sub("toy");
     const std::string counter = toy.get<std::string>("counter_file");
     if (!counter.empty()) std::ofstream(counter, std::ios::app) << context.cell.id << "\n";
+    spdlog::info("toy: cell {} started", context.cell.id);
+    // A write in progress while the cell works (what kill -9 interrupts).
+    const auto partial = temporary_path_for(context.dir / "partial.bin");
+    std::ofstream(partial) << "half";
     std::this_thread::sleep_for(std::chrono::milliseconds(toy.get<int>("sleep_ms")));
+    std::filesystem::remove(partial);
     if (toy.get<bool>("fail")) throw RunError("toy: failing on request");
     write_file_atomic(context.dir / "artifact.txt", "made by " + context.cell.id + "\n");
     const double strength = context.config.sub("method").sub("alpha").get_or<double>("strength", 0.0);
