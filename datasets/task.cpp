@@ -212,6 +212,7 @@ std::unique_ptr<DatasetSource> make_synthetic_source(const config::Params& data)
   const config::Params synthetic = data.sub("synthetic");
   const std::string name = synthetic.get_or<std::string>("name", "none");
   if (name == "none") return nullptr;
+  if (!dataset_registry().contains(name)) Catalog::instance().require("datasets", name, synthetic.full_key("name"));
   SourceOptions options = common_options(data);
   options.root = synthetic.get_or<std::string>("root", "");
   options.root_key = synthetic.full_key("root");

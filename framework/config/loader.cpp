@@ -71,7 +71,12 @@ YAML::Node load_recursive(const fs::path& file, Provenance& provenance, std::vec
     if (bases.IsScalar())
       names.push_back(bases.Scalar());
     else if (bases.IsSequence())
-      for (const auto& b : bases) names.push_back(b.as<std::string>());
+      for (const auto& b : bases) {
+        if (!b.IsScalar())
+          throw ConfigError(fmt::format("{}: _base_ must be a path or a list of paths (an entry is a {})",
+                                        own.where("_base_"), b.IsMap() ? "mapping" : "list"));
+        names.push_back(b.Scalar());
+      }
     else
       throw ConfigError(fmt::format("{}: _base_ must be a path or a list of paths", own.where("_base_")));
     for (const auto& name : names) {
@@ -295,13 +300,26 @@ void emit_canonical(const YAML::Node& node, std::string& out) {
     case YAML::NodeType::Map: {
       // Sort keys, not nodes: YAML::Node assignment writes through to the referenced node,
       // so swapping Nodes inside a sort would corrupt the tree.
+      // Keys by their text, values kept beside them: looking a value up again by its key's
+      // text fails for a null or non-scalar key (found by fuzz_config: `? [a]` or `~: x`).
       std::vector<std::string> keys;
-      for (const auto& item : node) keys.push_back(item.first.as<std::string>());
-      std::sort(keys.begin(), keys.end());
+      std::vector<YAML::Node> values;  // copy-constructed: shares, never writes through
+      for (const auto& item : node) {
+        std::string key;
+        if (item.first.IsScalar())
+          key = item.first.Scalar();
+        else
+          emit_canonical(item.first, key);
+        keys.push_back(key);
+        values.push_back(item.second);
+      }
+      std::vector<std::size_t> order(keys.size());
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
       out += '{';
-      for (const auto& key : keys) {
-        out += fmt::format("{:?}:", key);
-        emit_canonical(node[key], out);
+      for (const std::size_t i : order) {
+        out += fmt::format("{:?}:", keys[i]);
+        emit_canonical(values[i], out);
         out += ',';
       }
       out += '}';

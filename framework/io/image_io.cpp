@@ -255,10 +255,14 @@ DecodedImage decode_image(const std::vector<std::uint8_t>& bytes, const std::str
   DecodedImage decoded;
   int flags = cv::IMREAD_UNCHANGED;
   if (options.max_pixels > 0) {
-    if (const auto header = peek_header(bytes); header && header->width * header->height > options.max_pixels) {
-      const long long pixels = header->width * header->height;
+    // In double: header sizes up to 2^32 on each side (TIFF) overflow a 64-bit product's sign
+    // (found by fuzz_image_cache).
+    if (const auto header = peek_header(bytes);
+        header && static_cast<double>(header->width) * static_cast<double>(header->height) > options.max_pixels) {
+      const double pixels = static_cast<double>(header->width) * static_cast<double>(header->height);
       for (const int factor : {2, 4, 8}) {
-        const long long reduced = ((header->width + factor - 1) / factor) * ((header->height + factor - 1) / factor);
+        const double reduced = static_cast<double>((header->width + factor - 1) / factor) *
+                               static_cast<double>((header->height + factor - 1) / factor);
         if (header->format != "jpeg" || reduced > options.max_pixels) continue;
         decoded.reduced_by = factor;
         const bool grey = header->components == 1;

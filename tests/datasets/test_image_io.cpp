@@ -195,6 +195,17 @@ TEST(ImageIo, ImagesAboveThePixelLimitAreReducedOrRefused) {
   std::vector<std::uint8_t> png;
   ASSERT_TRUE(cv::imencode(".png", grey, png));
   EXPECT_NE(error_of<RunError>([&] { decode_image(png, "x.png", limited); }).find("only a JPEG"), std::string::npos);
+  // Found by fuzz_image_cache: a TIFF header of 3.8e9 x 3.7e9 pixels overflowed the pixel
+  // count (undefined behaviour; the check then let the file through).
+  std::vector<std::uint8_t> tiff = {'I', 'I', 42, 0, 8, 0, 0, 0, 2, 0};
+  for (const std::uint16_t tag : {256, 257}) {
+    const std::uint8_t entry[12] = {static_cast<std::uint8_t>(tag & 0xFF), static_cast<std::uint8_t>(tag >> 8), 4, 0, 1, 0, 0, 0,
+                                    0x00, 0x00, 0x64, 0xE3};  // LONG 0xE3640000
+    tiff.insert(tiff.end(), entry, entry + 12);
+  }
+  tiff.insert(tiff.end(), {0, 0, 0, 0});
+  EXPECT_NE(error_of<RunError>([&] { decode_image(tiff, "huge.tif", ReadOptions{}); }).find("above the limit"),
+            std::string::npos);
   limited.max_pixels = 0;  // no limit
   EXPECT_EQ(decode_image(png, "x.png", limited).image.width, 64);
 }

@@ -67,6 +67,11 @@ TEST(ConfigLoader, BaseCycleAndMissingFileAreErrors) {
   EXPECT_NE(error_of([&] { load_config(dir / "a.yaml", {}); }).find("cycle"), std::string::npos);
   write_text(dir / "c.yaml", "_base_: missing.yaml\n");
   EXPECT_NE(error_of([&] { load_config(dir / "c.yaml", {}); }).find("missing.yaml' does not exist"), std::string::npos);
+  // Found by fuzz_config: a mapping among the _base_ entries escaped as yaml-cpp's
+  // BadConversion instead of a config error.
+  write_text(dir / "d.yaml", "_base_: [b.yaml, negative: 200]\n");
+  EXPECT_NE(error_of([&] { load_config(dir / "d.yaml", {}); }).find("_base_ must be a path or a list of paths"),
+            std::string::npos);
 }
 
 TEST(ConfigLoader, OverridesSetNestedKeysAndListEntries) {
@@ -188,6 +193,8 @@ TEST(Schema, ClosestKeySuggestsOnlyCloseNames) {
 TEST(Loader, CanonicalTextIsOrderIndependent) {
   EXPECT_EQ(canonical_text(YAML::Load("{a: 1, b: {c: 2, d: 3}}")), canonical_text(YAML::Load("{b: {d: 3, c: 2}, a: 1}")));
   EXPECT_NE(canonical_text(YAML::Load("{a: 1}")), canonical_text(YAML::Load("{a: 2}")));
+  // Found by fuzz_config: null and non-scalar keys threw yaml-cpp's InvalidNode.
+  EXPECT_EQ(canonical_text(YAML::Load("{~: 1, [a, b]: 2, c: 3}")), R"({"[\"a\",\"b\",]":"2","c":"3","null":"1",})");
 }
 
 }  // namespace
