@@ -103,27 +103,41 @@ namespace {
 
 // YAML forbids a key twice in one mapping, but yaml-cpp keeps both and answers lookups with
 // the first, so `data:` written twice silently drops the second block. Refuse it, naming
-// both lines.
-void refuse_duplicate_keys(const YAML::Node& node, const std::string& name, const std::string& prefix) {
+// both lines; and keys that are not plain names (a mapping, a list or null as a key).
+// Nesting deeper than this is refused: an alias inside its own anchor (`&a [*a]`) makes
+// yaml-cpp build a cycle that every walk over the config would follow forever (found by
+// fuzz_config as a stack overflow).
+constexpr int kMaxDepth = 64;
+
+void refuse_duplicate_keys(const YAML::Node& node, const std::string& name, const std::string& prefix, int depth = 0) {
+  if (depth > kMaxDepth)
+    throw ConfigError(fmt::format("{}: nesting deeper than {} levels at '{}' (an alias inside its own anchor?)", name,
+                                  kMaxDepth, prefix.substr(0, 120)));
   if (node.IsSequence()) {
     for (std::size_t i = 0; i < node.size(); ++i)
-      refuse_duplicate_keys(node[i], name, prefix + "." + std::to_string(i));
+      refuse_duplicate_keys(node[i], name, prefix + "." + std::to_string(i), depth + 1);
     return;
   }
   if (!node.IsMap()) return;
   std::map<std::string, int> lines;
   for (const auto& item : node) {
+    const int line = item.first.Mark().line + 1;
+    if (!item.first.IsScalar())  // found by fuzz_config: `{a: 1, {}}` reached yaml-cpp's BadConversion
+      throw ConfigError(fmt::format("{}:{}: a key{} is a {}; keys are plain names", name, line,
+                                    prefix.empty() ? "" : " in '" + prefix + "'",
+                                    item.first.IsMap() ? "mapping" : item.first.IsSequence() ? "list" : "null"));
     const std::string key = item.first.Scalar();
     const std::string full = prefix.empty() ? key : prefix + "." + key;
-    const int line = item.first.Mark().line + 1;
     if (const auto [it, fresh] = lines.emplace(key, line); !fresh)
       throw ConfigError(fmt::format("{}:{}: key '{}' is given twice (lines {} and {}); keep one", name, line, full,
                                     it->second, line));
-    refuse_duplicate_keys(item.second, name, full);
+    refuse_duplicate_keys(item.second, name, full, depth + 1);
   }
 }
 
 }  // namespace
+
+void check_yaml_keys(const YAML::Node& node, const std::string& name) { refuse_duplicate_keys(node, name, ""); }
 
 YAML::Node parse_yaml_text(const std::string& text, const std::string& name, Provenance* provenance) {
   YAML::Node node;
@@ -132,7 +146,7 @@ YAML::Node parse_yaml_text(const std::string& text, const std::string& name, Pro
   } catch (const YAML::ParserException& e) {
     throw ConfigError(fmt::format("{}:{}: YAML syntax error: {}", name, e.mark.line + 1, e.msg));
   }
-  refuse_duplicate_keys(node, name, "");
+  check_yaml_keys(node, name);
   if (provenance) record_provenance(node, "", name, *provenance);
   return node;
 }
@@ -260,6 +274,7 @@ LoadedConfig load_config(const fs::path& file, const std::vector<std::string>& o
     } catch (const YAML::Exception&) {
       value = YAML::Node(text);  // not YAML: take it as a plain string
     }
+    check_yaml_keys(value, fmt::format("override '{}'", override_text.substr(0, 200)));
     // grid.<key>=[a,b] is a sweep of <key>, as in the file's grid block (a single value: a
     // sweep of one); it replaces the file's entry for that key.
     const bool grid_entry = key.rfind("grid.", 0) == 0;

@@ -44,6 +44,10 @@ LoadedConfig load_config(const std::filesystem::path& file, const std::vector<st
 
 // Loads YAML text (no bases); `name` is used in messages.
 YAML::Node parse_yaml_text(const std::string& text, const std::string& name, Provenance* provenance);
+// What parse_yaml_text checks in every parsed node (ConfigError naming `name`): a key given
+// twice in one mapping, a key that is not a plain name, nesting deeper than 64 levels (an
+// alias inside its own anchor).
+void check_yaml_keys(const YAML::Node& node, const std::string& name);
 
 // Deep merge `top` into `base` (in place) following the rules above.
 void deep_merge(YAML::Node& base, const YAML::Node& top);

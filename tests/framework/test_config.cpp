@@ -125,6 +125,17 @@ TEST(ConfigLoader, DuplicateKeysNameBothLines) {
   write_text(dir / "dup2.yaml", "data: {name: demo_mri}\nmodel: {name: resnet18}\ndata: {name: demo_cxr}\n");
   message = error_of([&] { load_config(dir / "dup2.yaml", {}); });
   EXPECT_NE(message.find("key 'data' is given twice (lines 1 and 3)"), std::string::npos) << message;
+  // Found by fuzz_config: a mapping as a key escaped as yaml-cpp's BadConversion.
+  write_text(dir / "key.yaml", "model: {name: resnet18}\ndata: {name: demo_mri, {}}\n");
+  message = error_of([&] { load_config(dir / "key.yaml", {}); });
+  EXPECT_NE(message.find("key.yaml:2: a key in 'data' is a mapping; keys are plain names"), std::string::npos) << message;
+  // Found by fuzz_config: an alias inside its own anchor is a cycle that overflowed the stack.
+  write_text(dir / "cycle.yaml", "data: &a {name: demo_mri, more: *a}\n");
+  message = error_of([&] { load_config(dir / "cycle.yaml", {}); });
+  EXPECT_NE(message.find("nesting deeper than 64 levels"), std::string::npos) << message;
+  write_text(dir / "fine.yaml", "model: {name: resnet18}\n");
+  message = error_of([&] { load_config(dir / "fine.yaml", {"model=&b [*b]"}); });
+  EXPECT_NE(message.find("override 'model=&b [*b]': nesting deeper"), std::string::npos) << message;
 }
 
 TEST(ConfigLoader, YamlSyntaxErrorNamesFileAndLine) {
