@@ -181,7 +181,7 @@ void register_experiment_kinds() {
   eval.add_float("threshold", 0.5, "decision threshold on P(positive) for Acc and F1", 0.0, 1.0);
   eval.add_int("bootstrap", 0, "bootstrap resamples for confidence intervals (0 = off)", 0);
   eval.add_float("confidence", 0.95, "confidence level of the bootstrap intervals", 0.5, 0.999);
-  config::register_section({"eval", "evaluation on the real test set", eval, "", ""});
+  config::register_section({"eval", "evaluation on the real test set", eval, "", "", {}});
   experiment_registry().add(
       "classify", "Table 2 cell: train a classifier on a dataset with an augmentation method, test on real images",
       config::Schema(), [](const config::Params&) -> std::unique_ptr<CellExperiment> {

@@ -39,7 +39,7 @@ void register_components() {
 #ifdef HAVE_FREREC_DATASETS
   datasets::register_all();
   config::register_section({"data", "the dataset: which loader, where, and how it is sampled and preprocessed",
-                            datasets::data_section_schema(), "datasets", ""});
+                            datasets::data_section_schema(), "datasets", "", {}});
 #endif
 #ifdef HAVE_FREREC_GENERATORS
   generators::register_generators();  // the `gan` synthetic source and the generator section
@@ -48,10 +48,10 @@ void register_components() {
   augmentations::register_all();
   register_frerec_methods();
   config::register_section({"method", "the augmentation method of a cell (Table 2 rows)",
-                            augmentations::method_section_schema(), "methods", "raw"});
+                            augmentations::method_section_schema(), "methods", "raw", {}});
 #endif
 #ifdef HAVE_FREREC_CLASSIFIERS
-  config::register_section({"model", "the classifier backbone", config::Schema(), "models", ""});
+  config::register_section({"model", "the classifier backbone", config::Schema(), "models", "", {}});
 #endif
 #ifdef HAVE_FREREC_TRAIN
   config::register_section({"train", "trainer settings (optimiser, schedule, epochs, batch size)",

@@ -49,14 +49,14 @@ void register_toy_components() {
     alpha.add_float("strength", 1.0, "toy strength", 0.0, 10.0);
     methods.add("alpha", "toy method alpha", alpha, [](const config::Params&) { return 1; });
     methods.add("beta", "toy method beta", Schema(), [](const config::Params&) { return 2; });
-    config::register_section({"data", "toy data", Schema(), "datasets", "d1"});
-    config::register_section({"method", "toy method", Schema(), "methods", "alpha"});
+    config::register_section({"data", "toy data", Schema(), "datasets", "d1", {}});
+    config::register_section({"method", "toy method", Schema(), "methods", "alpha", {}});
     Schema toy;
     toy.add_int("sleep_ms", 0, "sleep per cell", 0);
     toy.add_bool("fail", false, "fail the cell");
     toy.add_string("counter_file", "", "append the cell id here when it runs");
     toy.add_int_list("sizes", {1, 2}, "a list-valued key");
-    config::register_section({"toy", "toy settings", toy, "", ""});
+    config::register_section({"toy", "toy settings", toy, "", "", {}});
     experiment_registry().add("toy", "toy cells for tests", Schema(), [](const config::Params&) {
       return std::unique_ptr<CellExperiment>(new ToyExperiment());
     });
