@@ -20,6 +20,12 @@ void register_all();
 RunContext configure_runtime(int threads, const std::string& device, const std::filesystem::path& cache_dir,
                              const std::filesystem::path& results_dir);
 
+// `frerec --version` and `frerec info system`: frerec version and commit; the LibTorch
+// version and whether it was built with CUDA (CUDA and cuDNN versions, usable devices);
+// OpenCV, FFTW and HDF5 versions; cores. The CUDA facts also go to record.json (one source:
+// library_versions()).
+std::string system_report();
+
 // Rebuilds every table and figure of results/<experiment> from its records alone.
 // Returns the files written, one per line.
 std::string build_reports(const std::filesystem::path& experiment_dir);

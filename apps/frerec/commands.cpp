@@ -105,8 +105,13 @@ int report_command(const GlobalOptions&, const std::string& experiment_dir) {
 int info_command(const GlobalOptions&, const std::string& kind, const std::string& name,
                  const std::vector<std::string>& overrides) {
   experiments::register_all();
+  if (kind == "system") {  // this build and machine (also `frerec --version`)
+    std::cout << experiments::system_report();
+    return 0;
+  }
   const Catalog& catalog = Catalog::instance();
   if (kind.empty()) {
+    std::cout << "system:\n  this build (LibTorch, CUDA or CPU only), devices and library versions\n";
     for (const auto& k : catalog.kinds()) {
       std::cout << k << ":\n";
       for (const auto* info : catalog.list(k)) std::cout << fmt::format("  {:<20} {}\n", info->name, info->description);

@@ -10,6 +10,7 @@
 
 #include "apps/frerec/commands.h"
 #include "apps/frerec/openmp_env.h"
+#include "experiments/register.h"
 #include "framework/core/error.h"
 #include "framework/core/system_info.h"
 
@@ -48,7 +49,12 @@ int main(int argc, char** argv) {
                "frerec"};
   app.require_subcommand(1);
   app.fallthrough();
-  app.set_version_flag("--version", "frerec " + frerec::frerec_version());
+  app.set_version_flag("--version", [] {
+    std::string report = frerec::experiments::system_report();
+    if (!report.empty() && report.back() == '\n') report.pop_back();
+    return report;
+  },
+                       "print the version, the LibTorch build (CUDA or CPU only), devices and library versions");
   GlobalOptions global;
   app.add_option("--threads", global.threads, "LibTorch intra-op and FFTW threads (default 0 = all cores)")
       ->check(CLI::NonNegativeNumber);
@@ -75,7 +81,7 @@ int main(int argc, char** argv) {
 
   std::string info_kind, info_name;
   auto* info = app.add_subcommand("info", "list registered datasets, methods, models, metrics and experiments");
-  info->add_option("kind", info_kind, "e.g. models");
+  info->add_option("kind", info_kind, "e.g. models, or system (this build: LibTorch, CUDA, devices)");
   info->add_option("name", info_name, "e.g. resnet50: prints its description, parameter count and config keys");
   std::vector<std::string> info_overrides;
   info->add_option("settings", info_overrides, "key=value settings for the details, e.g. num_classes=1000");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "framework/core/error.h"
+#include "models/restoration/torch_compat.h"
 
 namespace frerec::restoration {
 namespace {
@@ -99,7 +100,7 @@ FrequencyBranchImpl::FrequencyBranchImpl(int64_t channels, int64_t ring_width, i
 torch::Tensor FrequencyBranchImpl::forward(const torch::Tensor& x) {
   const int64_t height = x.size(2), width = x.size(3);
   const PolarGrid grid = polar_grid(height, width, ring_width_, angular_bins_, x.device());
-  auto spectrum = torch::fft::fft2(x, c10::nullopt, {-2, -1}, "ortho");  // per channel, complex [N,C,H,W]
+  auto spectrum = torch::fft::fft2(x, FREREC_TORCH_NULLOPT, {-2, -1}, "ortho");  // per channel, complex [N,C,H,W]
   auto amplitude = spectrum.abs();
   auto phase = spectrum / amplitude.clamp_min(1e-8);
   auto pooled = torch::fft::fftshift(amplitude.mean(1), {-2, -1});                        // F_spe [N,H,W]
@@ -107,7 +108,7 @@ torch::Tensor FrequencyBranchImpl::forward(const torch::Tensor& x) {
   auto wrapped = torch::cat({cells.narrow(2, grid.angular_bins - 1, 1), cells, cells.narrow(2, 0, 1)}, 2);
   auto mapped = torch::sigmoid(gate->forward(wrapped)) * refine->forward(wrapped);         // [N,1,P,R]
   auto new_amplitude = torch::fft::ifftshift(polar_unpool(mapped.squeeze(1), grid), {-2, -1});  // [N,H,W]
-  auto spatial = at::real(torch::fft::ifft2(new_amplitude.unsqueeze(1) * phase, c10::nullopt, {-2, -1}, "ortho"));
+  auto spatial = at::real(torch::fft::ifft2(new_amplitude.unsqueeze(1) * phase, FREREC_TORCH_NULLOPT, {-2, -1}, "ortho"));
   return project->forward(spatial.contiguous());
 }
 

@@ -4,6 +4,7 @@
 #include <torch/fft.h>
 
 #include "framework/core/error.h"
+#include "models/restoration/torch_compat.h"
 
 namespace frerec::restoration {
 
@@ -20,8 +21,8 @@ LossTerms reconstruction_loss(const at::Tensor& prediction, const at::Tensor& ta
                    std::string(c10::str(target.sizes())) + " differ in shape");
   LossTerms terms;
   terms.pixel = (prediction - target).pow(2).mean();
-  auto fp = torch::fft::fft2(prediction, c10::nullopt, {-2, -1}, "ortho");
-  auto ft = torch::fft::fft2(target, c10::nullopt, {-2, -1}, "ortho");
+  auto fp = torch::fft::fft2(prediction, FREREC_TORCH_NULLOPT, {-2, -1}, "ortho");
+  auto ft = torch::fft::fft2(target, FREREC_TORCH_NULLOPT, {-2, -1}, "ortho");
   if (spectral == SpectralLoss::kAmplitude) {
     terms.spectral = (fp.abs() - ft.abs()).pow(2).mean();
   } else {

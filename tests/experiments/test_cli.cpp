@@ -96,7 +96,23 @@ TEST_F(Cli, HelpVersionAndInfo) {
   EXPECT_EQ(help.code, 0);
   for (const char* sub : {"run", "report", "calibrate", "spectra", "info", "cache"})
     EXPECT_NE(help.output.find(sub), std::string::npos) << sub;
-  EXPECT_NE(frerec("--version", dir_).output.find("frerec 0."), std::string::npos);
+  // What this build can do (issue 22): LibTorch and whether it has CUDA, library versions.
+  const std::string version = frerec("--version", dir_).output;
+  for (const char* part : {"frerec 0.", "LibTorch ", "OpenCV ", "FFTW ", "HDF5 ", "CPU cores"})
+    EXPECT_NE(version.find(part), std::string::npos) << part << "\n" << version;
+  EXPECT_TRUE(version.find("CPU only (built without CUDA)") != std::string::npos ||
+              version.find("built with CUDA") != std::string::npos)
+      << version;
+  EXPECT_EQ(frerec("info system", dir_).output, version);
+  if (version.find("CPU only") != std::string::npos) {
+    // --device cuda on a CPU-only LibTorch: one line saying so and where to read on.
+    write("tiny.yaml", kTinyBase);
+    const Result cuda = frerec("--device cuda run tiny.yaml", dir_);
+    EXPECT_EQ(cuda.code, 2) << cuda.output;
+    EXPECT_EQ(std::count(cuda.output.begin(), cuda.output.end(), '\n'), 1) << cuda.output;
+    EXPECT_NE(cuda.output.find("has no CUDA support"), std::string::npos) << cuda.output;
+    EXPECT_NE(cuda.output.find("README section \"GPUs\""), std::string::npos) << cuda.output;
+  }
   const Result info = frerec("info", dir_);
   for (const char* kind : {"datasets:", "methods:", "models:", "metrics:", "experiments:"})
     EXPECT_NE(info.output.find(kind), std::string::npos) << kind;
@@ -194,6 +210,7 @@ TEST_F(Cli, TinyGridRunsResumesAndReports) {
     EXPECT_LE(auc, 1.0);
     EXPECT_EQ(record["metrics"]["test_images"], 32);
     EXPECT_TRUE(record["environment"]["libraries"].contains("libtorch"));
+    EXPECT_TRUE(record["environment"]["libraries"].contains("libtorch_cuda"));  // "none" on a CPU-only build
     EXPECT_TRUE(fs::exists(root / cell / "predictions.csv"));
     EXPECT_TRUE(fs::exists(root / cell / "train_log.jsonl"));
     EXPECT_TRUE(fs::exists(root / cell / "config.yaml"));

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <fstream>
 
 #include "models/classifiers/classifier.h"
@@ -23,6 +24,18 @@ const nlohmann::json& golden() {
   return j;
 }
 
+// FREREC_TEST_DEVICE=cuda runs the comparison on the GPU (scripts/gpu_check.sh; TF32 off so
+// that float32 means float32); the default is the CPU.
+at::Device test_device() {
+  const char* name = std::getenv("FREREC_TEST_DEVICE");
+  const at::Device device(name && *name ? name : "cpu");
+  if (device.is_cuda()) {
+    at::globalContext().setAllowTF32CuBLAS(false);
+    at::globalContext().setAllowTF32CuDNN(false);
+  }
+  return device;
+}
+
 class GoldenLogits : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GoldenLogits, MatchTorchvisionTo1e4) {
@@ -36,8 +49,10 @@ TEST_P(GoldenLogits, MatchTorchvisionTo1e4) {
   const uint64_t seed = g.at("seed").get<uint64_t>();
   testing::deterministic_fill(*model, seed);
   at::Tensor x = testing::deterministic_input(seed, g.at("input_shape").get<std::vector<int64_t>>());
+  const at::Device device = test_device();
+  model->to(device);
   at::NoGradGuard no_grad;
-  at::Tensor logits = model->forward(x).flatten();
+  at::Tensor logits = model->forward(x.to(device)).flatten().to(at::kCPU);
   const auto expected = g.at("logits").get<std::vector<float>>();
   ASSERT_EQ(logits.numel(), static_cast<int64_t>(expected.size()));
   double max_diff = 0.0;
