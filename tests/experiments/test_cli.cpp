@@ -166,6 +166,17 @@ TEST_F(Cli, ConfigErrorsAreOneLineWithExitCode2) {
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
     EXPECT_FALSE(fs::exists(dir_ / "early")) << overrides;
   }
+  // Logs and errors go to stderr, results to stdout (issue 21 item 13): a cell that fails at
+  // run time (a data.root that is not a folder) leaves its error out of stdout.
+  r = frerec("run tiny.yaml data.name=image_folder data.root=no_such_folder > split.out 2> split.err; exit $?", dir_);
+  EXPECT_EQ(r.code, 1) << r.output;
+  const std::string out = read_file(dir_ / "split.out"), err = read_file(dir_ / "split.err");
+  EXPECT_NE(out.find("tiny: 0 ran, 0 skipped (done), 1 failed"), std::string::npos) << out;
+  EXPECT_EQ(out.find("no_such_folder"), std::string::npos) << out;
+  EXPECT_EQ(out.find("] info "), std::string::npos) << "logs on stdout: " << out;
+  EXPECT_NE(err.find("failed: image_folder/raw/resnet18/seed=0: image_folder: data.root='no_such_folder' is not a directory"),
+            std::string::npos)
+      << err;
   // --dry-run opens the dataset and says what it found per split and class.
   r = frerec("run tiny.yaml --dry-run", dir_);
   ASSERT_EQ(r.code, 0) << r.output;
