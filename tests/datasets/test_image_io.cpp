@@ -206,6 +206,24 @@ TEST(ImageIo, ImagesAboveThePixelLimitAreReducedOrRefused) {
   tiff.insert(tiff.end(), {0, 0, 0, 0});
   EXPECT_NE(error_of<RunError>([&] { decode_image(tiff, "huge.tif", ReadOptions{}); }).find("above the limit"),
             std::string::npos);
+  // Found by fuzz_image_cache: 8 stray bytes before the frame header (libjpeg skips them,
+  // "extraneous bytes before marker") hid a 14895 x 12042 frame from the header check, and
+  // OpenCV then tried to allocate it.
+  std::vector<std::uint8_t> stray;
+  ASSERT_TRUE(cv::imencode(".jpg", grey, stray));
+  for (std::size_t i = 2; i + 9 < stray.size(); ++i)
+    if (stray[i] == 0xFF && stray[i + 1] == 0xC0) {
+      stray[i + 5] = 14895 >> 8, stray[i + 6] = 14895 & 0xFF, stray[i + 7] = 12042 >> 8, stray[i + 8] = 12042 & 0xFF;
+      stray.insert(stray.begin() + static_cast<long>(i), {1, 2, 3, 4, 5, 6, 7, 8});
+      break;
+    }
+  const auto stray_header = peek_header(stray);
+  ASSERT_TRUE(stray_header);
+  EXPECT_EQ(stray_header->width, 12042);
+  EXPECT_EQ(stray_header->height, 14895);
+  limited.max_pixels = 1'000'000;  // 1/8 scale is 2.8 MP: refused without decoding
+  EXPECT_NE(error_of<RunError>([&] { decode_image(stray, "stray.jpg", limited); }).find("even 1/8 scale"),
+            std::string::npos);
   limited.max_pixels = 0;  // no limit
   EXPECT_EQ(decode_image(png, "x.png", limited).image.width, 64);
 }
