@@ -141,7 +141,9 @@ report::Table make_table2(const std::vector<nlohmann::json>& records, const std:
   }
   table.notes.push_back(fmt::format(
       "Bold: best, underlined: second within each dataset / backbone group. p: two-sided paired tests of AUC against "
-      "{} across seeds (Wilcoxon signed-rank exact for n <= 50; with {} paired seeds its smallest possible p is {:.4g}).",
+      "{} across seeds: Wilcoxon signed-rank / paired t, as scipy.stats.wilcoxon / ttest_rel with their defaults "
+      "(Wilcoxon exact for <= 50 pairs without zero differences, else the normal approximation on the non-zero ones; "
+      "with {} paired seeds its smallest possible p is {:.4g}).",
       reference_method, max_pairs, max_pairs > 0 ? std::ldexp(1.0, 1 - static_cast<int>(max_pairs)) : 1.0));
   return table;
 }

@@ -74,17 +74,22 @@ double paired_t_test_p(const std::vector<double>& a, const std::vector<double>& 
 
 double wilcoxon_signed_rank_p(const std::vector<double>& a, const std::vector<double>& b) {
   FREREC_ASSERT(a.size() == b.size(), "paired test needs equal sizes");
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  if (a.empty()) return kNaN;
+  // SciPy 1.10's choice (method "auto"): exact when there are at most 50 pairs, counted
+  // before zeros are dropped, and no difference is zero; otherwise the normal approximation
+  // on the non-zero differences (zero_method "wilcox"). Ties do not change the choice.
   std::vector<double> d;
   for (std::size_t i = 0; i < a.size(); ++i)
     if (a[i] - b[i] != 0.0) d.push_back(a[i] - b[i]);
+  const bool exact = a.size() <= 50 && d.size() == a.size();
   const std::size_t n = d.size();
-  if (n == 0) return std::numeric_limits<double>::quiet_NaN();
+  if (n == 0) return kNaN;  // every difference zero: SciPy raises
   // Ranks of |d| with ties averaged.
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](std::size_t i, std::size_t j) { return std::fabs(d[i]) < std::fabs(d[j]); });
   std::vector<double> rank(n);
-  bool ties = false;
   double tie_term = 0;
   for (std::size_t i = 0; i < n;) {
     std::size_t j = i;
@@ -92,33 +97,37 @@ double wilcoxon_signed_rank_p(const std::vector<double>& a, const std::vector<do
     const double average = (static_cast<double>(i + j) / 2.0) + 1.0;
     for (std::size_t k = i; k <= j; ++k) rank[order[k]] = average;
     const double t = static_cast<double>(j - i + 1);
-    if (t > 1) {
-      ties = true;
-      tie_term += t * t * t - t;
-    }
+    tie_term += t * t * t - t;
     i = j + 1;
   }
   double w_plus = 0;
   for (std::size_t i = 0; i < n; ++i)
     if (d[i] > 0) w_plus += rank[i];
   const double total = static_cast<double>(n) * static_cast<double>(n + 1) / 2.0;
-  const double w_minus = total - w_plus;
-  const double statistic = std::min(w_plus, w_minus);
-  if (n <= 50 && !ties) {
-    // Exact null distribution of W+ by dynamic programming over ranks 1..n.
-    const int max_sum = static_cast<int>(total);
+  if (exact) {
+    // Exact null distribution of W+ by dynamic programming over ranks 1..n. With ties the
+    // rank sum can end in .5; SciPy truncates it to an integer, and so do we.
+    const long max_sum = static_cast<long>(total);
     std::vector<double> counts(static_cast<std::size_t>(max_sum) + 1, 0.0);
     counts[0] = 1.0;
     for (std::size_t r = 1; r <= n; ++r)
-      for (int s = max_sum; s >= static_cast<int>(r); --s) counts[static_cast<std::size_t>(s)] += counts[static_cast<std::size_t>(s) - r];
-    double tail = 0;
-    for (int s = 0; s <= static_cast<int>(statistic); ++s) tail += counts[static_cast<std::size_t>(s)];
-    const double p = 2.0 * tail / std::pow(2.0, static_cast<double>(n));
-    return std::min(1.0, p);
+      for (long s = max_sum; s >= static_cast<long>(r); --s)
+        counts[static_cast<std::size_t>(s)] += counts[static_cast<std::size_t>(s) - r];
+    const double scale = std::pow(2.0, static_cast<double>(n));
+    const long r_plus = static_cast<long>(w_plus);
+    if (r_plus == max_sum / 2) return 1.0;  // the centre of the distribution
+    double p_less = 0, p_greater = 0;
+    for (long s = 0; s <= max_sum; ++s) {
+      const double p = counts[static_cast<std::size_t>(s)] / scale;
+      if (s <= r_plus) p_less += p;
+      if (s >= r_plus) p_greater += p;
+    }
+    return std::clamp(2.0 * std::min(p_less, p_greater), 0.0, 1.0);
   }
+  const double statistic = std::min(w_plus, total - w_plus);
   const double mean = total / 2.0;
   const double variance = static_cast<double>(n) * (n + 1) * (2 * n + 1) / 24.0 - tie_term / 48.0;
-  if (variance <= 0) return std::numeric_limits<double>::quiet_NaN();
+  if (variance <= 0) return kNaN;
   const double z = (statistic - mean) / std::sqrt(variance);
   return std::min(1.0, std::erfc(std::fabs(z) / std::sqrt(2.0)));
 }

@@ -1,7 +1,11 @@
-// Paired significance tests across seeds for the Table 2 p-value column:
-// Wilcoxon signed-rank (exact two-sided distribution for n ≤ 50 without ties, as SciPy ≥ 1.9 does;
-// normal approximation with tie correction otherwise; zero differences dropped as
-// scipy's default zero_method="wilcox") and the paired t-test (two-sided).
+// Paired significance tests across seeds for the Table 2 p-value column, equal to SciPy's
+// with default arguments (Debian 12: SciPy 1.10.1; tests/golden/framework/stats_golden.json):
+//  * scipy.stats.wilcoxon(a, b): two-sided; exact null distribution when there are at most 50
+//    pairs and no zero difference (ties included: the tied rank sum is truncated to an
+//    integer, as SciPy does); otherwise the normal approximation with tie correction and no
+//    continuity correction on the non-zero differences (zero_method "wilcox"). NaN when every
+//    difference is zero (SciPy raises).
+//  * scipy.stats.ttest_rel(a, b): two-sided paired t-test; NaN for fewer than 2 pairs.
 #pragma once
 
 #include <vector>

@@ -1,29 +1,53 @@
 #!/usr/bin/env python3
-"""Golden p-values for framework/report/stats.cpp from SciPy (Debian python3-scipy).
+"""Golden p-values for framework/report/stats.cpp from SciPy (Debian 12: python3-scipy 1.10.1).
 
 Run: /usr/bin/python3 tests/golden/framework/make_stats_golden.py > tests/golden/framework/stats_golden.json
-Wilcoxon: scipy.stats.wilcoxon(a, b) (two-sided, zero_method 'wilcox', exact for small n
-without ties, normal approximation with tie correction otherwise: mode 'approx' when ties).
-Paired t: scipy.stats.ttest_rel(a, b).
+Every value is SciPy's with its default arguments: scipy.stats.wilcoxon(a, b) (two-sided,
+zero_method "wilcox", correction False, method "auto": exact when len(a) <= 50 and no
+difference is zero, even with ties, where SciPy truncates the tied rank sum to an integer;
+the normal approximation with tie correction otherwise, zeros dropped) and
+scipy.stats.ttest_rel(a, b). Where SciPy raises (every difference zero) the expected value is
+NaN ("n/a" in the tables); NaN is written as null.
 """
 import json
+import math
+import warnings
 
 import numpy as np
+import scipy
 from scipy import stats
 
+warnings.simplefilter("ignore")  # SciPy warns when it switches to the approximation
 rng = np.random.default_rng(20261122)
+
+
+def case(name, a, b):
+    a, b = [float(v) for v in a], [float(v) for v in b]
+    try:
+        w = float(stats.wilcoxon(a, b).pvalue)
+    except ValueError:
+        w = math.nan
+    t = float(stats.ttest_rel(a, b).pvalue)
+    clean = lambda v: None if math.isnan(v) else v
+    return {"name": name, "a": a, "b": b, "wilcoxon": clean(w), "ttest": clean(t)}
+
+
 cases = []
-for n in (5, 6, 8, 12, 30):
+for n in (5, 6, 8, 12, 30, 60):
     for shift in (0.0, 0.02, 0.1):
         a = rng.normal(0.8, 0.03, n)
         b = a - shift + rng.normal(0, 0.02, n)
-        a, b = np.round(a, 6), np.round(b, 6)
-        w = stats.wilcoxon(a, b)
-        t = stats.ttest_rel(a, b)
-        cases.append({"a": a.tolist(), "b": b.tolist(), "wilcoxon": float(w.pvalue), "ttest": float(t.pvalue)})
-# A tied case (normal approximation with tie correction).
-a = [0.9, 0.8, 0.85, 0.7, 0.75, 0.95, 0.6, 0.65]
-b = [0.8, 0.7, 0.75, 0.8, 0.65, 0.85, 0.5, 0.55]
-cases.append({"a": a, "b": b, "wilcoxon": float(stats.wilcoxon(a, b, mode="approx", correction=False).pvalue),
-              "ttest": float(stats.ttest_rel(a, b).pvalue)})
-print(json.dumps({"cases": cases}, indent=1))
+        cases.append(case(f"random n={n} shift={shift}", np.round(a, 6), np.round(b, 6)))
+# Ties without zeros: exact, with SciPy's truncated rank sum.
+cases.append(case("ties", [0.9, 0.8, 0.85, 0.7, 0.75, 0.95, 0.6, 0.65], [0.8, 0.7, 0.75, 0.8, 0.65, 0.85, 0.5, 0.55]))
+cases.append(case("ties, AUC grid", [0.75, 0.5, 0.625, 0.875, 0.5], [0.5, 0.25, 0.5, 0.625, 0.625]))
+# Zero differences: the normal approximation on the non-zero ones.
+cases.append(case("one zero", [0.91, 0.93, 0.95, 0.90, 0.97], [0.91, 0.92, 0.91, 0.88, 0.92]))
+cases.append(case("zeros and ties (saturated AUCs)", [1.0, 1.0, 0.998, 1.0, 0.999], [1.0, 0.997, 0.997, 0.999, 0.999]))
+cases.append(case("two zeros, n=12", list(np.round(rng.normal(0.8, 0.05, 10), 4)) + [0.5, 0.6],
+                  list(np.round(rng.normal(0.78, 0.05, 10), 4)) + [0.5, 0.6]))
+cases.append(case("all zero", [0.8, 0.9, 0.7], [0.8, 0.9, 0.7]))
+cases.append(case("n=1", [0.9], [0.8]))
+cases.append(case("n=2", [0.9, 0.85], [0.8, 0.86]))
+cases.append(case("constant difference", [0.9, 0.8, 0.7, 0.6], [0.8, 0.7, 0.6, 0.5]))
+print(json.dumps({"scipy": scipy.__version__, "cases": cases}, indent=1))
