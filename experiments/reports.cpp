@@ -22,6 +22,7 @@
 #include <array>
 #include <cmath>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <set>
 
@@ -82,7 +83,8 @@ report::Table make_table2(const std::vector<nlohmann::json>& records, const std:
 
   report::Table table;
   table.caption = "Table 2: downstream classification (mean ± std over seeds)";
-  table.columns = {"Method", "AUC", "Acc", "F1", "n", fmt::format("p vs {} (Wilcoxon / t, AUC)", reference_method)};
+  table.columns = {"Method", "AUC", "Acc", "F1", "n", fmt::format("ΔAUC vs {} [95% CI]", reference_method),
+                   fmt::format("p vs {} (Wilcoxon / t, AUC)", reference_method)};
   const auto& order = table2_method_order();
   std::size_t max_pairs = 0;  // most seeds paired with the reference in any row (for the note)
   auto rank = [&](const std::string& m) {
@@ -109,7 +111,7 @@ report::Table make_table2(const std::vector<nlohmann::json>& records, const std:
       row.cells = {report::TableCell::label(method), report::TableCell::mean_std(auc),
                    report::TableCell::mean_std(acc), report::TableCell::mean_std(f1),
                    report::TableCell::label(std::to_string(seeds.size()))};
-      std::string p_text = "–";
+      std::string p_text = "–", delta_text = "–";
       if (reference != methods.end() && method != reference_method) {
         std::vector<double> a, b;
         for (const auto& [seed, m] : seeds) {
@@ -117,6 +119,14 @@ report::Table make_table2(const std::vector<nlohmann::json>& records, const std:
           if (other == reference->second.end()) continue;
           a.push_back(m.value("auc", NAN));
           b.push_back(other->second.value("auc", NAN));
+        }
+        if (!a.empty()) {
+          std::vector<double> delta(a.size());
+          for (std::size_t i = 0; i < a.size(); ++i) delta[i] = a[i] - b[i];
+          const double mean = std::accumulate(delta.begin(), delta.end(), 0.0) / static_cast<double>(delta.size());
+          const auto [low, high] = report::bootstrap_mean_ci(delta);
+          delta_text = a.size() >= 2 ? fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]", mean, low, high)
+                                     : fmt::format("{:+.3f}", mean);
         }
         if (a.size() >= 2) {
           max_pairs = std::max(max_pairs, a.size());
@@ -126,6 +136,7 @@ report::Table make_table2(const std::vector<nlohmann::json>& records, const std:
           p_text = show(w) + " / " + show(t);
         }
       }
+      row.cells.push_back(report::TableCell::label(delta_text));
       row.cells.push_back(report::TableCell::label(p_text));
       table.rows.push_back(row);
     }
@@ -133,17 +144,21 @@ report::Table make_table2(const std::vector<nlohmann::json>& records, const std:
   table.mark_best_all(1, 3, true);
   bool has_reference = false;
   for (const auto& [group, methods] : cells) has_reference = has_reference || methods.count(reference_method) > 0;
-  if (!has_reference) {  // no reference rows: the p-value column would be empty
-    table.columns.pop_back();
-    for (auto& row : table.rows) row.cells.pop_back();
+  if (!has_reference) {  // no reference rows: the ΔAUC and p-value columns would be empty
+    for (int drop = 0; drop < 2; ++drop) {
+      table.columns.pop_back();
+      for (auto& row : table.rows) row.cells.pop_back();
+    }
     table.notes.push_back("Bold: best, underlined: second within each dataset / backbone group.");
     return table;
   }
   table.notes.push_back(fmt::format(
-      "Bold: best, underlined: second within each dataset / backbone group. p: two-sided paired tests of AUC against "
-      "{} across seeds: Wilcoxon signed-rank / paired t, as scipy.stats.wilcoxon / ttest_rel with their defaults "
+      "Bold: best, underlined: second within each dataset / backbone group. ΔAUC: mean paired difference of AUC from "
+      "{0} over the seeds both ran, with a 95% percentile bootstrap interval (10,000 resamples of the seeds, fixed "
+      "seed). p: two-sided paired tests of AUC against "
+      "{0} across seeds: Wilcoxon signed-rank / paired t, as scipy.stats.wilcoxon / ttest_rel with their defaults "
       "(Wilcoxon exact for <= 50 pairs without zero differences, else the normal approximation on the non-zero ones; "
-      "with {} paired seeds its smallest possible p is {:.4g}).",
+      "with {1} paired seeds its smallest possible p is {2:.4g}).",
       reference_method, max_pairs, max_pairs > 0 ? std::ldexp(1.0, 1 - static_cast<int>(max_pairs)) : 1.0));
   return table;
 }
@@ -211,6 +226,29 @@ std::optional<report::Table> make_table3(const std::vector<nlohmann::json>& reco
   // Only groups with at least two ablation rows make an ablation.
   for (auto it = cells.begin(); it != cells.end();) it = it->second.size() < 2 ? cells.erase(it) : std::next(it);
   if (cells.empty()) return std::nullopt;
+  // Rows compare on the seeds every variant of the group has (the demo's FreRec row comes
+  // from Table 2's five seeds, the other variants from three): a mean over other seeds would
+  // mix seed luck into the ablation's differences. With no shared seed, each row keeps its own.
+  std::size_t dropped = 0;
+  bool unshared = false;
+  for (auto& [group, rows] : cells) {
+    std::set<std::string> shared;
+    for (const auto& [seed, m] : rows.begin()->second) shared.insert(seed);
+    for (const auto& [rank, seeds] : rows)
+      for (auto it = shared.begin(); it != shared.end();) it = seeds.count(*it) ? std::next(it) : shared.erase(it);
+    if (shared.empty()) {
+      unshared = true;
+      continue;
+    }
+    for (auto& [rank, seeds] : rows)
+      for (auto it = seeds.begin(); it != seeds.end();)
+        if (shared.count(it->first)) {
+          ++it;
+        } else {
+          it = seeds.erase(it);
+          ++dropped;
+        }
+  }
 
   report::Table table;
   table.caption = "Table 3: classification and image quality of the frequency calibration variants (mean ± std over seeds)";
@@ -251,6 +289,11 @@ std::optional<report::Table> make_table3(const std::vector<nlohmann::json>& reco
       "PSNR / SSIM: each variant's calibrated synthetic images against the uncalibrated ones (PSNR per image capped at "
       "100 dB; SSIM Gaussian 11x11). Δ: change of the mean from the row above, as the paper prints it. Bold: best, "
       "underlined: second within each dataset / backbone group.");
+  if (dropped > 0)
+    table.notes.push_back(fmt::format("Each group's rows use the seeds all its variants share ({} record{} of other "
+                                      "seeds left out).",
+                                      dropped, dropped == 1 ? "" : "s"));
+  if (unshared) table.notes.push_back("Some groups' variants share no seed: their rows average different seeds.");
   return table;
 }
 

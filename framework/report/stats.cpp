@@ -132,4 +132,32 @@ double wilcoxon_signed_rank_p(const std::vector<double>& a, const std::vector<do
   return std::min(1.0, std::erfc(std::fabs(z) / std::sqrt(2.0)));
 }
 
+std::pair<double, double> bootstrap_mean_ci(const std::vector<double>& values, double level, int resamples,
+                                            std::uint64_t seed) {
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  if (values.empty() || resamples < 1) return {kNaN, kNaN};
+  std::uint64_t state = seed;
+  auto next = [&state] {  // SplitMix64
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  };
+  const std::size_t n = values.size();
+  std::vector<double> means(static_cast<std::size_t>(resamples));
+  for (auto& mean : means) {
+    double sum = 0;
+    for (std::size_t i = 0; i < n; ++i) sum += values[next() % n];
+    mean = sum / static_cast<double>(n);
+  }
+  std::sort(means.begin(), means.end());
+  auto quantile = [&](double q) {  // numpy.percentile, method "linear"
+    const double position = q * static_cast<double>(means.size() - 1);
+    const std::size_t below = static_cast<std::size_t>(std::floor(position));
+    const std::size_t above = std::min(below + 1, means.size() - 1);
+    return means[below] + (position - static_cast<double>(below)) * (means[above] - means[below]);
+  };
+  return {quantile((1.0 - level) / 2.0), quantile((1.0 + level) / 2.0)};
+}
+
 }  // namespace frerec::report

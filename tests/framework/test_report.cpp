@@ -79,6 +79,15 @@ TEST(Stats, PairedTestsMatchScipy) {
     ++checked;
   }
   EXPECT_GE(checked, 25);
+  // Bootstrap intervals of the mean against the Python reimplementation (same draws).
+  for (const auto& c : golden["bootstrap"]) {
+    const auto [low, high] = bootstrap_mean_ci(c["values"].get<std::vector<double>>(), c["level"].get<double>(), 10000,
+                                               c["seed"].get<std::uint64_t>());
+    EXPECT_NEAR(low, c["low"].get<double>(), 1e-12) << c.dump();
+    EXPECT_NEAR(high, c["high"].get<double>(), 1e-12) << c.dump();
+    EXPECT_LE(low, high);
+  }
+  EXPECT_TRUE(std::isnan(bootstrap_mean_ci({}).first));
   EXPECT_NEAR(incomplete_beta(2.0, 3.0, 0.4), 0.5248, 1e-12);
 }
 

@@ -8,6 +8,10 @@ difference is zero, even with ties, where SciPy truncates the tied rank sum to a
 the normal approximation with tie correction otherwise, zeros dropped) and
 scipy.stats.ttest_rel(a, b). Where SciPy raises (every difference zero) the expected value is
 NaN ("n/a" in the tables); NaN is written as null.
+
+Bootstrap intervals (framework/report/stats.h, bootstrap_mean_ci): the same resampling
+reimplemented here (indices SplitMix64(seed) % n, 10,000 resamples), the interval from
+numpy.percentile's default (linear) quantiles of the resampled means.
 """
 import json
 import math
@@ -50,4 +54,30 @@ cases.append(case("all zero", [0.8, 0.9, 0.7], [0.8, 0.9, 0.7]))
 cases.append(case("n=1", [0.9], [0.8]))
 cases.append(case("n=2", [0.9, 0.85], [0.8, 0.86]))
 cases.append(case("constant difference", [0.9, 0.8, 0.7, 0.6], [0.8, 0.7, 0.6, 0.5]))
-print(json.dumps({"scipy": scipy.__version__, "cases": cases}, indent=1))
+
+
+def splitmix64(seed):
+    mask = (1 << 64) - 1
+    state = seed
+    while True:
+        state = (state + 0x9E3779B97F4A7C15) & mask
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        yield z ^ (z >> 31)
+
+
+def bootstrap(values, level=0.95, resamples=10000, seed=0):
+    draw = splitmix64(seed)
+    n = len(values)
+    means = [sum(values[next(draw) % n] for _ in range(n)) / n for _ in range(resamples)]
+    low, high = np.percentile(means, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
+    return float(low), float(high)
+
+
+boot = []
+for values, level, seed in [([0.012, -0.004, 0.02, 0.007, 0.001], 0.95, 0), ([0.3], 0.95, 0),
+                            ([0.05, 0.05, 0.05], 0.95, 0), (list(np.round(rng.normal(0, 0.02, 12), 5)), 0.9, 7)]:
+    low, high = bootstrap(values, level, 10000, seed)
+    boot.append({"values": values, "level": level, "seed": seed, "low": low, "high": high})
+print(json.dumps({"scipy": scipy.__version__, "cases": cases, "bootstrap": boot}, indent=1))
