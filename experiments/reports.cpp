@@ -17,10 +17,12 @@
 // paired t on AUC, seeds paired by seed number).
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -28,6 +30,7 @@
 
 #include "experiments/register.h"
 #include "experiments/reports.h"
+#include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
 #include "framework/report/stats.h"
 #include "framework/report/table.h"
@@ -169,6 +172,145 @@ std::string left_out_note(std::size_t count) {
                      count, count == 1 ? "" : "s");
 }
 
+namespace {
+
+void flatten_yaml(const YAML::Node& node, const std::string& prefix, std::map<std::string, std::string>& out) {
+  if (node.IsMap()) {
+    for (const auto& item : node)
+      flatten_yaml(item.second, prefix.empty() ? item.first.Scalar() : prefix + "." + item.first.Scalar(), out);
+  } else if (node.IsScalar()) {
+    // Decimals as the shortest text that reads back the same (config.yaml keeps 17 digits:
+    // 0.20000000000000001 is written 0.2 here).
+    const std::string& text = node.Scalar();
+    char* end = nullptr;
+    const double value = std::strtod(text.c_str(), &end);
+    const bool decimal = !text.empty() && end == text.c_str() + text.size() &&
+                         text.find_first_of(".eE") != std::string::npos && std::isfinite(value);
+    out[prefix] = decimal ? fmt::format("{}", value) : text;
+  } else if (node.IsSequence()) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      std::map<std::string, std::string> item;
+      flatten_yaml(node[i], "", item);
+      text += (i ? ", " : "") + (item.size() == 1 ? item.begin()->second : std::string("..."));
+    }
+    out[prefix] = text + "]";
+  } else {
+    out[prefix] = "";
+  }
+}
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (const char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::string scalar_text(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number_integer()) return std::to_string(value.get<long long>());
+  if (value.is_number()) return fmt::format("{}", value.get<double>());
+  if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
+  return "";
+}
+
+}  // namespace
+
+std::string write_runs_csv(const fs::path& experiment_dir) {
+  // Cells: every one a plan listing names, and every folder with a record or an error.
+  const auto planned = planned_config_hashes(experiment_dir);
+  std::set<std::string> ids;
+  for (const auto& [id, hash] : planned) ids.insert(id);
+  std::error_code ec;
+  for (const auto& item : fs::recursive_directory_iterator(experiment_dir, ec)) {
+    const std::string name = item.path().filename().string();
+    if (item.is_regular_file() && (name == "record.json" || name == "error.json"))
+      ids.insert(fs::relative(item.path().parent_path(), experiment_dir).generic_string());
+  }
+  if (ids.empty()) return "";
+  struct Row {
+    std::map<std::string, std::string> fields;
+    long index = -1;
+  };
+  std::vector<Row> rows;
+  std::set<std::string> config_keys, metric_keys;
+  for (const std::string& id : ids) {
+    const fs::path dir = experiment_dir / id;
+    Row row;
+    row.fields["cell"] = id;
+    const auto plan = planned.find(id);
+    const auto record = read_json_file(dir / "record.json");
+    const auto error = read_json_file(dir / "error.json");
+    std::string status = "pending";
+    if (record && record->is_object() && record->value("status", "") == "ok") {
+      const bool current = planned.empty() || (plan != planned.end() && plan->second == record->value("config_hash", ""));
+      status = current ? "ok" : "stale";
+    } else if (fs::exists(dir / "record.json")) {
+      status = "unreadable";
+    } else if (error && error->is_object()) {
+      status = "failed";
+    }
+    row.fields["status"] = status;
+    row.fields["config_hash"] = plan != planned.end() ? plan->second : (record ? record->value("config_hash", "") : "");
+    const nlohmann::json& source = record && record->is_object() ? *record : (error && error->is_object() ? *error : nlohmann::json());
+    if (source.contains("index") && source["index"].is_number_integer()) row.index = source["index"].get<long>();
+    if (record && record->is_object()) {
+      if ((*record)["metrics"].is_object())
+        for (const auto& [key, value] : (*record)["metrics"].items())
+          if (value.is_primitive() && !value.is_null()) {
+            row.fields["metrics." + key] = scalar_text(value);
+            metric_keys.insert("metrics." + key);
+          }
+      const nlohmann::json& timing = (*record)["timing"];
+      for (const char* key : {"wall_seconds", "started", "finished"})
+        if (timing.is_object() && timing.contains(key)) row.fields[key] = scalar_text(timing[key]);
+      const nlohmann::json& environment = (*record)["environment"];
+      for (const char* key : {"git_commit", "host", "device", "threads"})
+        if (environment.is_object() && environment.contains(key)) row.fields[key] = scalar_text(environment[key]);
+    }
+    if (status == "failed" && error->contains("message") && (*error)["message"].is_string()) {
+      const std::string message = (*error)["message"].get<std::string>();
+      row.fields["error"] = message.substr(0, message.find('\n'));
+    }
+    if (fs::exists(dir / "config.yaml")) {
+      try {
+        std::map<std::string, std::string> config;
+        flatten_yaml(YAML::LoadFile((dir / "config.yaml").string()), "", config);
+        for (const auto& [key, value] : config) {
+          row.fields[key] = value;
+          config_keys.insert(key);
+        }
+      } catch (const YAML::Exception&) {
+        row.fields["error"] = "config.yaml is not valid YAML";
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    if ((a.index < 0) != (b.index < 0)) return a.index >= 0;
+    return a.index != b.index ? a.index < b.index : a.fields.at("cell") < b.fields.at("cell");
+  });
+  std::vector<std::string> columns = {"index", "cell", "status", "config_hash"};
+  columns.insert(columns.end(), config_keys.begin(), config_keys.end());
+  columns.insert(columns.end(), metric_keys.begin(), metric_keys.end());
+  for (const char* key : {"wall_seconds", "started", "finished", "git_commit", "host", "device", "threads", "error"})
+    columns.push_back(key);
+  std::string csv;
+  for (std::size_t c = 0; c < columns.size(); ++c) csv += (c ? "," : "") + csv_field(columns[c]);
+  csv += "\n";
+  for (auto& row : rows) {
+    row.fields["index"] = row.index >= 0 ? std::to_string(row.index) : "";
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      const auto it = row.fields.find(columns[c]);
+      csv += (c ? "," : "") + csv_field(it == row.fields.end() ? "" : it->second);
+    }
+    csv += "\n";
+  }
+  write_file_atomic(experiment_dir / "runs.csv", csv);
+  return fmt::format("  {}/runs.csv\n", experiment_dir.string());
+}
+
 std::string build_reports(const fs::path& experiment_dir) {
   std::vector<fs::path> unreadable;
   const auto records = collect_records(experiment_dir, &unreadable);
@@ -176,7 +318,8 @@ std::string build_reports(const fs::path& experiment_dir) {
     spdlog::warn("report: '{}' is not a readable record (not valid JSON: cut short or edited); its cell is left out "
                  "of the tables; rerun it (frerec run ... --cell N) to include it",
                  path.string());
-  if (records.empty()) return "";
+  const std::string runs = write_runs_csv(experiment_dir);
+  if (records.empty()) return runs;
   // Tables use only records made under the current plan's config: a cell rerun with other
   // settings (or a record of a cell the plan no longer has) must not be averaged with the
   // rest. Folders without plan*.json (hand-made) use every record.
@@ -193,7 +336,7 @@ std::string build_reports(const fs::path& experiment_dir) {
     if (builder == report_builders().end()) continue;
     written += builder->second(group, left_out_by_kind[kind], experiment_dir);
   }
-  return written;
+  return written + runs;
 }
 
 std::map<std::string, ReportBuilder>& report_builders() {

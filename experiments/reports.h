@@ -30,6 +30,13 @@ report::Table make_table2(const std::vector<nlohmann::json>& records, const std:
 const std::vector<std::pair<std::string, std::string>>& table3_variants();
 // Table 3 from the records of the ablation methods (nullopt when no group has two rows).
 std::optional<report::Table> make_table3(const std::vector<nlohmann::json>& records);
+// results/<experiment>/runs.csv: one row per cell (every cell a plan listing names, and every
+// folder with a record or an error): index, cell, status (ok / stale = made under another
+// config than the plan's / failed / unreadable / pending), config hash, every resolved config
+// key flattened (train.lr, method.name, ...; lists as [a, b]; decimals in their shortest form), every scalar metric
+// (metrics.auc, ...), timing, commit, host, device, threads and a failed cell's error line.
+// The table to load into pandas or R. Returns the line naming the file ("" when no cells).
+std::string write_runs_csv(const std::filesystem::path& experiment_dir);
 // Writes table2.* (Table 2 methods) and table3.* (ablation variants) as the records allow.
 std::string write_table2(const std::vector<nlohmann::json>& records, const std::vector<nlohmann::json>& left_out,
                          const std::filesystem::path& experiment_dir);

@@ -177,6 +177,9 @@ TEST_F(Cli, ConfigErrorsAreOneLineWithExitCode2) {
   EXPECT_NE(err.find("failed: image_folder/raw/resnet18/seed=0: image_folder: data.root='no_such_folder' is not a directory"),
             std::string::npos)
       << err;
+  const std::string runs = read_file(dir_ / "results/tiny/runs.csv");  // the failed cell, with its error line
+  EXPECT_NE(runs.find("0,image_folder/raw/resnet18/seed=0,failed,"), std::string::npos) << runs;
+  EXPECT_NE(runs.find("data.root='no_such_folder' is not a directory"), std::string::npos) << runs;
   // --dry-run opens the dataset and says what it found per split and class.
   r = frerec("run tiny.yaml --dry-run", dir_);
   ASSERT_EQ(r.code, 0) << r.output;
@@ -251,6 +254,14 @@ TEST_F(Cli, TinyGridRunsResumesAndReports) {
   EXPECT_NE(r.output.find("mixup/resnet18/seed=1/record.json' is not a readable record"), std::string::npos)
       << r.output;
   write("results/grid/demo_mri/mixup/resnet18/seed=1/record.json", whole);
+  // runs.csv (issue 20): one row per cell, resolved config keys flattened, metrics, status.
+  const std::string runs = read_file(root / "runs.csv");
+  const std::string header = runs.substr(0, runs.find('\n'));
+  for (const char* column : {"index,cell,status,config_hash", "train.lr", "method.name", "metrics.auc", "wall_seconds",
+                             "git_commit"})
+    EXPECT_NE(header.find(column), std::string::npos) << column << "\n" << header;
+  EXPECT_EQ(std::count(runs.begin(), runs.end(), '\n'), 9) << runs;  // header + 8 cells
+  EXPECT_NE(runs.find("\n0,demo_mri/raw/resnet18/seed=0,ok,"), std::string::npos) << runs;
   // The cache holds the image sets; `cache ls` shows them.
   r = frerec("cache ls", dir_);
   EXPECT_NE(r.output.find("images"), std::string::npos) << r.output;
