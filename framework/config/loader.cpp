@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -138,6 +140,50 @@ void refuse_duplicate_keys(const YAML::Node& node, const std::string& name, cons
 }  // namespace
 
 void check_yaml_keys(const YAML::Node& node, const std::string& name) { refuse_duplicate_keys(node, name, ""); }
+
+namespace {
+
+// The values of a Hydra-style sweep override, or nullopt when `text` is not one:
+// "a,b,c" (split at the commas; each part read as YAML) or "range(start,stop[,step])"
+// (integers, stop excluded, as Python's range). Text that starts with a bracket, a brace or
+// a quote is never split: quote a value that contains commas ('"a, b"').
+std::optional<YAML::Node> hydra_sweep_values(const std::string& text, const std::string& override_text) {
+  if (text.empty() || std::string("[{\"'").find(text[0]) != std::string::npos) return std::nullopt;
+  YAML::Node values(YAML::NodeType::Sequence);
+  static const std::regex range(R"(^range\(\s*(-?\d+)\s*,\s*(-?\d+)\s*(?:,\s*(-?\d+)\s*)?\)$)");
+  std::smatch match;
+  if (std::regex_match(text, match, range)) {
+    const long start = std::stol(match[1]), stop = std::stol(match[2]);
+    const long step = match[3].matched ? std::stol(match[3]) : 1;
+    if (step == 0) throw ConfigError(fmt::format("override '{}': range step must not be 0", override_text));
+    for (long v = start; step > 0 ? v < stop : v > stop; v += step) {
+      values.push_back(v);
+      if (values.size() > 100000) throw ConfigError(fmt::format("override '{}': more than 100000 values", override_text));
+    }
+    if (values.size() == 0)
+      throw ConfigError(fmt::format("override '{}': the range is empty (stop is excluded, as in Python)", override_text));
+    return values;
+  }
+  if (text.find(',') == std::string::npos) return std::nullopt;
+  std::size_t start = 0;
+  while (true) {
+    const auto comma = text.find(',', start);
+    std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    part.erase(0, part.find_first_not_of(" \t"));
+    part.erase(part.find_last_not_of(" \t") + 1);
+    if (part.empty()) throw ConfigError(fmt::format("override '{}': an empty value between commas", override_text));
+    try {
+      values.push_back(YAML::Load(part));
+    } catch (const YAML::Exception&) {
+      values.push_back(YAML::Node(part));
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return values;
+}
+
+}  // namespace
 
 YAML::Node parse_yaml_text(const std::string& text, const std::string& name, Provenance* provenance) {
   YAML::Node node;
@@ -275,6 +321,12 @@ LoadedConfig load_config(const fs::path& file, const std::vector<std::string>& o
       value = YAML::Node(text);  // not YAML: take it as a plain string
     }
     check_yaml_keys(value, fmt::format("override '{}'", override_text.substr(0, 200)));
+    // Hydra's sweep forms, key=a,b,c and key=range(start,stop[,step]), as well as key=[a,b,c].
+    bool hydra = false;
+    if (auto values = hydra_sweep_values(text, override_text)) {
+      value = *values;
+      hydra = true;
+    }
     // grid.<key>=[a,b] is a sweep of <key>, as in the file's grid block (a single value: a
     // sweep of one); it replaces the file's entry for that key.
     const bool grid_entry = key.rfind("grid.", 0) == 0;
@@ -288,7 +340,7 @@ LoadedConfig load_config(const fs::path& file, const std::vector<std::string>& o
       }
     }
     const bool list_valued = is_list_key && is_list_key(key);
-    const bool sweep = grid_entry || (value.IsSequence() && !(list_valued && is_flat_scalar_list(value)));
+    const bool sweep = grid_entry || hydra || (value.IsSequence() && !(list_valued && is_flat_scalar_list(value)));
     if (sweep) {
       if (value.size() == 0) throw ConfigError(fmt::format("override '{}': a sweep needs at least one value", override_text));
       config.sweeps.erase(std::remove_if(config.sweeps.begin(), config.sweeps.end(),

@@ -180,6 +180,11 @@ TEST_F(Cli, ConfigErrorsAreOneLineWithExitCode2) {
   const std::string runs = read_file(dir_ / "results/tiny/runs.csv");  // the failed cell, with its error line
   EXPECT_NE(runs.find("0,image_folder/raw/resnet18/seed=0,failed,"), std::string::npos) << runs;
   EXPECT_NE(runs.find("data.root='no_such_folder' is not a directory"), std::string::npos) << runs;
+  // Hydra's sweep syntax beside ours (issue 20): 2 methods x seeds 0..2.
+  r = frerec("run tiny.yaml 'seed=range(0,3)' method.name=raw,mixup --dry-run", dir_);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("(classify): 6 cells"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[5] demo_mri/mixup/resnet18/seed=2"), std::string::npos) << r.output;
   // --dry-run opens the dataset and says what it found per split and class.
   r = frerec("run tiny.yaml --dry-run", dir_);
   ASSERT_EQ(r.code, 0) << r.output;

@@ -113,6 +113,22 @@ TEST(ConfigLoader, SweepsFromGridBlockAndCommandLine) {
   EXPECT_EQ(c.sweeps[2].key, "train.lr");
   EXPECT_EQ(c.sweeps[2].where, "command line");
   EXPECT_FALSE(c.root["grid"]);
+  // Hydra's forms (issue 20): a,b,c and range(start, stop[, step]); quoted text stays one value.
+  c = load_config(dir / "exp.yaml", {"seed=range(0,5)", "method.name=raw,gda", "train.lr=range(10, 0, -4)",
+                                     "experiment.description='a, b'"});
+  ASSERT_EQ(c.sweeps.size(), 3u);  // a command-line sweep replaces the file's and goes last
+  EXPECT_EQ(c.sweeps[0].key, "seed");
+  ASSERT_EQ(c.sweeps[0].values.size(), 5u);
+  EXPECT_EQ(c.sweeps[0].values[4].as<int>(), 4);
+  EXPECT_EQ(c.sweeps[1].key, "method.name");
+  EXPECT_EQ(c.sweeps[1].values[1].as<std::string>(), "gda");
+  EXPECT_EQ(c.sweeps[2].key, "train.lr");
+  ASSERT_EQ(c.sweeps[2].values.size(), 3u);  // 10, 6, 2
+  EXPECT_EQ(c.sweeps[2].values[2].as<int>(), 2);
+  EXPECT_EQ(c.root["experiment"]["description"].as<std::string>(), "a, b");
+  EXPECT_NE(error_of([&] { load_config(dir / "exp.yaml", {"seed=range(3,3)"}); }).find("the range is empty"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { load_config(dir / "exp.yaml", {"seed=1,,2"}); }).find("empty value"), std::string::npos);
 }
 
 // Issue 21 item 13: a key given twice in one mapping is an error naming both lines (yaml-cpp
