@@ -41,7 +41,7 @@ grid:
 """
 put("config", "tiny.yaml", tiny)
 put("config", "tiny_overrides.yaml", tiny + "\n%%\nseed=[3,4]\ngrid.train.lr=[0.1,0.01]\ndata.counts.train.positive=-1\n"
-    "data.kaggle_dr.binarize=referable\ndata.root=/tmp\n")
+    "data.kaggle_dr.binarize=referable\ndata.root=/tmp\nseed=range(0,3)\nmethod.name=raw,gda\n")
 put("config", "folder.yaml", "data: {name: image_folder, root: /tmp, channels: 3, interpolation: area, "
     "max_image_pixels: 1000, image_folder: {}}\n_delete_: x\n%%\ndata.synthetic.name=synthetic_folder\n")
 
