@@ -150,13 +150,15 @@ namespace {
 std::optional<YAML::Node> hydra_sweep_values(const std::string& text, const std::string& override_text) {
   if (text.empty() || std::string("[{\"'").find(text[0]) != std::string::npos) return std::nullopt;
   YAML::Node values(YAML::NodeType::Sequence);
-  static const std::regex range(R"(^range\(\s*(-?\d+)\s*,\s*(-?\d+)\s*(?:,\s*(-?\d+)\s*)?\)$)");
+  // At most 12 digits per bound: std::stoll cannot overflow (found by fuzz_config).
+  static const std::regex range(
+      R"(^range\(\s*(-?\d{1,12})\s*,\s*(-?\d{1,12})\s*(?:,\s*(-?\d{1,12})\s*)?\)$)");
   std::smatch match;
   if (std::regex_match(text, match, range)) {
-    const long start = std::stol(match[1]), stop = std::stol(match[2]);
-    const long step = match[3].matched ? std::stol(match[3]) : 1;
+    const long long start = std::stoll(match[1]), stop = std::stoll(match[2]);
+    const long long step = match[3].matched ? std::stoll(match[3]) : 1;
     if (step == 0) throw ConfigError(fmt::format("override '{}': range step must not be 0", override_text));
-    for (long v = start; step > 0 ? v < stop : v > stop; v += step) {
+    for (long long v = start; step > 0 ? v < stop : v > stop; v += step) {
       values.push_back(v);
       if (values.size() > 100000) throw ConfigError(fmt::format("override '{}': more than 100000 values", override_text));
     }
@@ -164,6 +166,9 @@ std::optional<YAML::Node> hydra_sweep_values(const std::string& text, const std:
       throw ConfigError(fmt::format("override '{}': the range is empty (stop is excluded, as in Python)", override_text));
     return values;
   }
+  if (text.rfind("range(", 0) == 0)
+    throw ConfigError(fmt::format("override '{}': write range(start, stop[, step]) with integers of at most 12 digits",
+                                  override_text.substr(0, 200)));
   if (text.find(',') == std::string::npos) return std::nullopt;
   std::size_t start = 0;
   while (true) {

@@ -129,6 +129,13 @@ TEST(ConfigLoader, SweepsFromGridBlockAndCommandLine) {
   EXPECT_NE(error_of([&] { load_config(dir / "exp.yaml", {"seed=range(3,3)"}); }).find("the range is empty"),
             std::string::npos);
   EXPECT_NE(error_of([&] { load_config(dir / "exp.yaml", {"seed=1,,2"}); }).find("empty value"), std::string::npos);
+  // Found by fuzz_config: a bound too long for an integer threw std::out_of_range; it is now
+  // a config error, and so are 1e6 values.
+  EXPECT_NE(error_of([&] { load_config(dir / "exp.yaml", {"seed=range(0,32222222222222222222222)"}); })
+                .find("integers of at most 12 digits"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { load_config(dir / "exp.yaml", {"seed=range(0,1000000)"}); }).find("more than 100000"),
+            std::string::npos);
 }
 
 // Issue 21 item 13: a key given twice in one mapping is an error naming both lines (yaml-cpp
