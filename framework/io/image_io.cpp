@@ -68,40 +68,6 @@ void check_options(const ReadOptions& options, const std::string& name) {
                       "' must have both sides positive (or both 0 to keep the size)");
 }
 
-// True when `bytes` is a JPEG stream that stops before its end-of-image marker (a download
-// cut short). libjpeg decodes such a file with a warning only ("Premature end of JPEG
-// file"), filling the missing rows with grey, and OpenCV passes the image on as valid.
-// Walks the marker segments: each SOS is followed by entropy-coded data in which 0xFF is
-// always stuffed (FF 00) or a restart marker (FF D0..D7), so the next other FF xx is a real
-// marker; the stream is complete when an EOI (FF D9) is reached.
-bool jpeg_is_truncated(const std::vector<std::uint8_t>& bytes) {
-  const std::size_t n = bytes.size();
-  if (n < 3 || bytes[0] != 0xFF || bytes[1] != 0xD8) return false;  // not a JPEG
-  std::size_t i = 2;
-  while (i < n) {
-    // Bytes where a marker must be are skipped up to the next 0xFF, as libjpeg does
-    // ("extraneous bytes before marker").
-    while (i < n && bytes[i] != 0xFF) ++i;
-    while (i < n && bytes[i] == 0xFF) ++i;  // fill bytes
-    if (i >= n) return true;
-    const std::uint8_t marker = bytes[i++];
-    if (marker == 0xD9) return false;  // EOI
-    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // no length field
-    if (i + 2 > n) return true;
-    const std::size_t length = (static_cast<std::size_t>(bytes[i]) << 8) | bytes[i + 1];
-    if (length < 2 || i + length > n) return true;
-    i += length;
-    if (marker != 0xDA) continue;
-    // Entropy-coded data up to the next marker.
-    for (;;) {
-      if (i + 1 >= n) return true;
-      if (bytes[i] == 0xFF && bytes[i + 1] != 0x00 && !(bytes[i + 1] >= 0xD0 && bytes[i + 1] <= 0xD7)) break;
-      ++i;
-    }
-  }
-  return true;
-}
-
 std::uint32_t big_endian(const std::vector<std::uint8_t>& b, std::size_t at, int bytes) {
   std::uint32_t value = 0;
   for (int k = 0; k < bytes; ++k) value = (value << 8) | b[at + static_cast<std::size_t>(k)];
@@ -114,31 +80,60 @@ std::uint32_t little_endian(const std::vector<std::uint8_t>& b, std::size_t at, 
   return value;
 }
 
-std::optional<ImageHeader> jpeg_header(const std::vector<std::uint8_t>& b) {
+bool is_jpeg(const std::vector<std::uint8_t>& b) { return b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8; }
+
+// One walk over a JPEG's marker segments, as libjpeg reads them: bytes where a marker must
+// be are skipped up to the next 0xFF ("extraneous bytes before marker"; 8 such bytes once
+// hid a 14895 x 12042 frame from the size check, found by fuzz_image_cache). Each SOS is
+// followed by entropy-coded data in which 0xFF is always stuffed (FF 00) or a restart marker
+// (FF D0..D7), so the next other FF xx is a real marker. `frame`: the first frame header
+// (SOF0..SOF15 except DHT C4, JPG C8, DAC CC) before any scan; `complete`: the stream reaches
+// its end-of-image marker (FF D9). A download cut short is not complete, and libjpeg would
+// decode it with a warning only ("Premature end of JPEG file"), filling the missing rows
+// with grey, which OpenCV passes on as a valid image.
+struct JpegScan {
+  std::optional<ImageHeader> frame;
+  bool complete = false;
+};
+
+JpegScan scan_jpeg(const std::vector<std::uint8_t>& b) {
+  JpegScan scan;
+  const std::size_t n = b.size();
+  bool scanned = false;  // an SOS was passed: a later frame header is not the image's
   std::size_t i = 2;
-  while (i + 4 <= b.size()) {
-    // Extraneous bytes before a marker are skipped as libjpeg skips them (found by
-    // fuzz_image_cache: 8 stray bytes hid a 14895 x 12042 frame header from this check).
-    while (i < b.size() && b[i] != 0xFF) ++i;
-    while (i < b.size() && b[i] == 0xFF) ++i;
-    if (i + 3 > b.size()) return std::nullopt;
+  while (i < n) {
+    while (i < n && b[i] != 0xFF) ++i;
+    while (i < n && b[i] == 0xFF) ++i;  // fill bytes
+    if (i >= n) return scan;
     const std::uint8_t marker = b[i++];
-    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;
+    if (marker == 0xD9) {
+      scan.complete = true;
+      return scan;
+    }
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // no length field
+    if (i + 2 > n) return scan;
     const std::size_t length = big_endian(b, i, 2);
-    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC) carry the frame size.
-    if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
-      if (i + 8 > b.size()) return std::nullopt;
+    if (!scan.frame && !scanned && marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
+        marker != 0xCC) {
+      if (i + 8 > n) return scan;
       ImageHeader h;
       h.height = big_endian(b, i + 3, 2);
       h.width = big_endian(b, i + 5, 2);
       h.components = b[i + 7];
       h.format = "jpeg";
-      return h;
+      scan.frame = h;
     }
-    if (marker == 0xDA || length < 2) return std::nullopt;  // scan data before any frame header
+    if (length < 2 || i + length > n) return scan;
     i += length;
+    if (marker != 0xDA) continue;
+    scanned = true;
+    for (;;) {  // entropy-coded data up to the next marker
+      if (i + 1 >= n) return scan;
+      if (b[i] == 0xFF && b[i + 1] != 0x00 && !(b[i + 1] >= 0xD0 && b[i + 1] <= 0xD7)) break;
+      ++i;
+    }
   }
-  return std::nullopt;
+  return scan;
 }
 
 std::optional<ImageHeader> tiff_header(const std::vector<std::uint8_t>& b) {
@@ -172,7 +167,7 @@ std::optional<ImageHeader> peek_header(const std::vector<std::uint8_t>& b) {
     h.format = "png";
     return h;
   }
-  if (b.size() >= 4 && b[0] == 0xFF && b[1] == 0xD8) return jpeg_header(b);
+  if (is_jpeg(b)) return scan_jpeg(b).frame;
   if (b.size() >= 26 && b[0] == 'B' && b[1] == 'M') {
     ImageHeader h;
     h.width = static_cast<std::int32_t>(little_endian(b, 18, 4));
@@ -186,8 +181,7 @@ std::optional<ImageHeader> peek_header(const std::vector<std::uint8_t>& b) {
   return std::nullopt;
 }
 
-Interpolation parse_interpolation(
-const std::string& name, const std::string& key) {
+Interpolation parse_interpolation(const std::string& name, const std::string& key) {
   if (name == "auto") return Interpolation::kAuto;
   if (name == "area") return Interpolation::kArea;
   if (name == "linear") return Interpolation::kLinear;
@@ -254,16 +248,19 @@ DecodedImage decode_image(const std::vector<std::uint8_t>& bytes, const std::str
                           const ReadOptions& options) {
   check_options(options, name);
   if (bytes.empty()) fail(name, "the file is empty");
-  if (jpeg_is_truncated(bytes))
+  // A JPEG is walked once: for its end (truncation) and for its frame size.
+  const bool jpeg = is_jpeg(bytes);
+  const JpegScan scan = jpeg ? scan_jpeg(bytes) : JpegScan{};
+  if (jpeg && !scan.complete)
     fail(name, "truncated JPEG (the data stops before its end-of-image marker; libjpeg would fill the rest with grey)");
   DecodedImage decoded;
   int flags = cv::IMREAD_UNCHANGED;
   if (options.max_pixels > 0) {
     // In double: header sizes up to 2^32 on each side (TIFF) overflow a 64-bit product's sign
     // (found by fuzz_image_cache).
-    if (const auto header = peek_header(bytes);
-        header && static_cast<double>(header->width) * static_cast<double>(header->height) > options.max_pixels) {
-      const double pixels = static_cast<double>(header->width) * static_cast<double>(header->height);
+    const auto header = jpeg ? scan.frame : peek_header(bytes);
+    const double pixels = header ? static_cast<double>(header->width) * static_cast<double>(header->height) : 0.0;
+    if (pixels > static_cast<double>(options.max_pixels)) {
       for (const int factor : {2, 4, 8}) {
         const double reduced = static_cast<double>((header->width + factor - 1) / factor) *
                                static_cast<double>((header->height + factor - 1) / factor);
