@@ -200,13 +200,6 @@ void flatten_yaml(const YAML::Node& node, const std::string& prefix, std::map<st
   }
 }
 
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (const char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
-
 std::string scalar_text(const nlohmann::json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_number_integer()) return std::to_string(value.get<long long>());
@@ -297,13 +290,13 @@ std::string write_runs_csv(const fs::path& experiment_dir) {
   for (const char* key : {"wall_seconds", "started", "finished", "git_commit", "host", "device", "threads", "error"})
     columns.push_back(key);
   std::string csv;
-  for (std::size_t c = 0; c < columns.size(); ++c) csv += (c ? "," : "") + csv_field(columns[c]);
+  for (std::size_t c = 0; c < columns.size(); ++c) csv += (c ? "," : "") + report::csv_escape(columns[c]);
   csv += "\n";
   for (auto& row : rows) {
     row.fields["index"] = row.index >= 0 ? std::to_string(row.index) : "";
     for (std::size_t c = 0; c < columns.size(); ++c) {
       const auto it = row.fields.find(columns[c]);
-      csv += (c ? "," : "") + csv_field(it == row.fields.end() ? "" : it->second);
+      csv += (c ? "," : "") + report::csv_escape(it == row.fields.end() ? "" : it->second);
     }
     csv += "\n";
   }

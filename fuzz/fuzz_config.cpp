@@ -15,11 +15,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace frerec;
-  static const bool registered = [] {
-    datasets::register_all();
-    return true;
-  }();
-  (void)registered;
+  datasets::register_all();  // once per process (call_once inside)
   const auto [file_text, override_text] = fuzz::split_once(std::string(reinterpret_cast<const char*>(data), size), "\n%%\n");
   std::vector<std::string> overrides;
   std::istringstream lines(override_text);

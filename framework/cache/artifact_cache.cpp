@@ -26,24 +26,10 @@ namespace {
 
 constexpr const char* kFormatVersion = "1";
 
-// Silences HDF5's automatic error stack printing while probing possibly corrupt files.
-class QuietHdf5 {
- public:
-  QuietHdf5() {
-    H5Eget_auto2(H5E_DEFAULT, &old_function_, &old_data_);
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  }
-  ~QuietHdf5() { H5Eset_auto2(H5E_DEFAULT, old_function_, old_data_); }
-
- private:
-  H5E_auto2_t old_function_ = nullptr;
-  void* old_data_ = nullptr;
-};
-
 // Why the artifact at `path` cannot be used for `key` ("" when it can).
 // Opens an HDF5 file read-only without HDF5's error printing; null when it cannot be opened.
 std::unique_ptr<h5::File> open_quietly(const fs::path& path) {
-  QuietHdf5 quiet;
+  h5::QuietErrors quiet;
   try {
     return std::make_unique<h5::File>(path, "r");
   } catch (const RunError&) {

@@ -228,10 +228,7 @@ herr_t verify_object(hid_t group, const char* name, const H5O_info_t* info, void
 }  // namespace
 
 std::string verify_checksums(const std::filesystem::path& path) {
-  H5E_auto2_t old_func = nullptr;
-  void* old_data = nullptr;
-  H5Eget_auto2(H5E_DEFAULT, &old_func, &old_data);
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  const QuietErrors quiet;
   VerifyState state;
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0) {
@@ -241,7 +238,6 @@ std::string verify_checksums(const std::filesystem::path& path) {
       state.failure = "its objects cannot be listed";
     H5Fclose(file);
   }
-  H5Eset_auto2(H5E_DEFAULT, old_func, old_data);
   return state.failure;
 }
 

@@ -11,6 +11,23 @@
 
 namespace frerec::h5 {
 
+// Silences HDF5's automatic error-stack printing for its lifetime (while probing files that
+// may be truncated or corrupt).
+class QuietErrors {
+ public:
+  QuietErrors() {
+    H5Eget_auto2(H5E_DEFAULT, &old_function_, &old_data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+  ~QuietErrors() { H5Eset_auto2(H5E_DEFAULT, old_function_, old_data_); }
+  QuietErrors(const QuietErrors&) = delete;
+  QuietErrors& operator=(const QuietErrors&) = delete;
+
+ private:
+  H5E_auto2_t old_function_ = nullptr;
+  void* old_data_ = nullptr;
+};
+
 // RAII file handle. mode: "r" read-only, "w" create/truncate, "a" read-write.
 class File {
  public:

@@ -85,12 +85,16 @@ bool has_groups(const Table& table) {
   return std::any_of(table.rows.begin(), table.rows.end(), [](const TableRow& r) { return !r.group.empty(); });
 }
 
+}  // namespace
+
 std::string csv_escape(const std::string& text) {
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
   std::string out = "\"";
   for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
 }
+
+namespace {
 
 std::string latex_escape(const std::string& text) {
   std::string out;

@@ -132,8 +132,11 @@ TEST(ArtifactCache, FailedBuildLeavesNothingBehind) {
     throw RunError("builder failed");
   }), RunError);
   EXPECT_FALSE(cache.is_valid(key()));
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir / "cache"))
-    if (e.is_regular_file()) EXPECT_EQ(e.path().extension(), ".lock") << e.path();
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir / "cache")) {
+    if (e.is_regular_file()) {
+      EXPECT_EQ(e.path().extension(), ".lock") << e.path();
+    }
+  }
 }
 
 TEST(ArtifactCache, ClearRemovesArtifacts) {

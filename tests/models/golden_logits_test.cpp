@@ -6,12 +6,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <cstdlib>
 #include <fstream>
 
 #include "models/classifiers/classifier.h"
 #include "models/classifiers/registry.h"
 #include "tests/models/deterministic_fill.h"
+#include "tests/models/test_device.h"
 
 namespace frerec::models {
 namespace {
@@ -22,18 +22,6 @@ const nlohmann::json& golden() {
     return nlohmann::json::parse(in);
   }();
   return j;
-}
-
-// FREREC_TEST_DEVICE=cuda runs the comparison on the GPU (scripts/gpu_check.sh; TF32 off so
-// that float32 means float32); the default is the CPU.
-at::Device test_device() {
-  const char* name = std::getenv("FREREC_TEST_DEVICE");
-  const at::Device device(name && *name ? name : "cpu");
-  if (device.is_cuda()) {
-    at::globalContext().setAllowTF32CuBLAS(false);
-    at::globalContext().setAllowTF32CuDNN(false);
-  }
-  return device;
 }
 
 class GoldenLogits : public ::testing::TestWithParam<std::string> {};
@@ -49,7 +37,7 @@ TEST_P(GoldenLogits, MatchTorchvisionTo1e4) {
   const uint64_t seed = g.at("seed").get<uint64_t>();
   testing::deterministic_fill(*model, seed);
   at::Tensor x = testing::deterministic_input(seed, g.at("input_shape").get<std::vector<int64_t>>());
-  const at::Device device = test_device();
+  const at::Device device = frerec::testing::test_device();
   model->to(device);
   at::NoGradGuard no_grad;
   at::Tensor logits = model->forward(x.to(device)).flatten().to(at::kCPU);

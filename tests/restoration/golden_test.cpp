@@ -9,12 +9,12 @@
 #include <nlohmann/json.hpp>
 #include <torch/utils.h>
 
-#include <cstdlib>
 #include <string>
 
 #include "framework/cache/hdf5_io.h"
 #include "models/restoration/restormer.h"
 #include "models/restoration/weights.h"
+#include "tests/models/test_device.h"
 
 namespace frerec::restoration {
 namespace {
@@ -49,18 +49,6 @@ RestormerOptions options_of(const nlohmann::json& constructor) {
   return o;
 }
 
-// FREREC_TEST_DEVICE=cuda runs the comparison on the GPU (scripts/gpu_check.sh; TF32 off so
-// that float32 means float32); the default is the CPU.
-at::Device test_device() {
-  const char* name = std::getenv("FREREC_TEST_DEVICE");
-  const at::Device device(name && *name ? name : "cpu");
-  if (device.is_cuda()) {
-    at::globalContext().setAllowTF32CuBLAS(false);
-    at::globalContext().setAllowTF32CuDNN(false);
-  }
-  return device;
-}
-
 class OfficialRestormer : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(OfficialRestormer, LoadsStrictlyAndMatchesTheOfficialOutput) {
@@ -80,7 +68,7 @@ TEST_P(OfficialRestormer, LoadsStrictlyAndMatchesTheOfficialOutput) {
   torch::NoGradGuard no_grad;
   const at::Tensor input = read_tensor(io, "input");
   const at::Tensor expected = read_tensor(io, "output");
-  const at::Device device = test_device();
+  const at::Device device = frerec::testing::test_device();
   net->to(device);
   const at::Tensor output = net->forward(input.to(device)).to(at::kCPU);
   ASSERT_EQ(output.sizes(), expected.sizes());
