@@ -1,6 +1,7 @@
 // The `data` section, building sources, and load_task (datasets/dataset.h).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -221,9 +222,12 @@ std::unique_ptr<DatasetSource> make_synthetic_source(const config::Params& data)
   return dataset_registry().create(name, loader_params(synthetic, name), options);
 }
 
+std::size_t positives_of(const std::vector<Record>& records) {
+  return static_cast<std::size_t>(std::count_if(records.begin(), records.end(), [](const Record& r) { return r.label == 1; }));
+}
+
 std::string split_line(const char* split, const std::vector<Record>& records, std::size_t listed) {
-  std::size_t positives = 0;
-  for (const Record& r : records) positives += r.label == 1;
+  const std::size_t positives = positives_of(records);
   return fmt::format("  {:<11}{} images ({} positive, {} negative){}\n", std::string(split) + ":", records.size(),
                      positives, records.size() - positives,
                      listed ? fmt::format(" of {} listed", listed) : std::string());
@@ -242,8 +246,7 @@ std::string describe_data(const config::Params& data) {
   const SamplingPlan plan = sampling_plan(data);
   const std::string name = data.get<std::string>("name");
   const SampledSplits splits = sample_real(name, source->records(), plan);
-  std::size_t listed_positive = 0;
-  for (const Record& r : source->records()) listed_positive += r.label == 1;
+  const std::size_t listed_positive = positives_of(source->records());
   std::string text = fmt::format("data {}: the source lists {} images ({} positive, {} negative); sampled:\n", name,
                                  source->records().size(), listed_positive,
                                  source->records().size() - listed_positive);

@@ -124,13 +124,27 @@ RunContext configure_runtime(int threads, const std::string& device, const std::
   return context;
 }
 
-std::string describe_datasets(const std::vector<const YAML::Node*>& cell_configs) {
-  std::string text;
 #ifdef HAVE_FREREC_DATASETS
+namespace {
+
+// The distinct `data` sections of these cell configs, in cell order (a grid repeats them).
+std::vector<YAML::Node> distinct_data_sections(const std::vector<const YAML::Node*>& cell_configs) {
+  std::vector<YAML::Node> sections;
   std::set<std::string> seen;
   for (const YAML::Node* config : cell_configs) {
     const YAML::Node data = (*config)["data"];
-    if (!data || !seen.insert(YAML::Dump(data)).second) continue;
+    if (data && seen.insert(YAML::Dump(data)).second) sections.push_back(data);
+  }
+  return sections;
+}
+
+}  // namespace
+#endif
+
+std::string describe_datasets(const std::vector<const YAML::Node*>& cell_configs) {
+  std::string text;
+#ifdef HAVE_FREREC_DATASETS
+  for (const YAML::Node& data : distinct_data_sections(cell_configs)) {
     try {
       text += datasets::describe_data(config::Params(data, "data"));
     } catch (const std::exception& e) {
@@ -143,11 +157,8 @@ std::string describe_datasets(const std::vector<const YAML::Node*>& cell_configs
 
 void check_datasets(const std::vector<const YAML::Node*>& cell_configs) {
 #ifdef HAVE_FREREC_DATASETS
-  std::set<std::string> seen;
-  for (const YAML::Node* config : cell_configs) {
-    const YAML::Node data = (*config)["data"];
-    if (data && seen.insert(YAML::Dump(data)).second) datasets::check_data_section(config::Params(data, "data"));
-  }
+  for (const YAML::Node& data : distinct_data_sections(cell_configs))
+    datasets::check_data_section(config::Params(data, "data"));
 #endif
 }
 
