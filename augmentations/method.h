@@ -65,6 +65,22 @@ class Method {
 using MethodRegistry = Registry<std::unique_ptr<Method>>;
 MethodRegistry& method_registry();
 
+// Where a method's rows go in the reports, declared by the method when it registers:
+// Table 2 (the paper's comparison) in ascending `table2_order`, and Table 3 (the FreRec
+// ablation) in ascending `table3_order` under `table3_label`. A negative order leaves the
+// table out; methods that declare nothing (a user's own) follow the declared ones in Table 2,
+// alphabetically.
+struct ReportPlacement {
+  int table2_order = -1;
+  int table3_order = -1;
+  std::string table3_label;
+};
+void set_report_placement(const std::string& method, ReportPlacement placement);
+// Methods with a Table 2 place, in order.
+std::vector<std::string> table2_methods();
+// (method, label) of the Table 3 variants, in order.
+std::vector<std::pair<std::string, std::string>> table3_methods();
+
 // Common keys of the `method` section (the shared base augmentation).
 config::Schema method_section_schema();
 // The shared base augmentation (flips, small crop) as sample transforms.

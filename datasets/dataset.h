@@ -1,4 +1,4 @@
-// Datasets (issue 3): where images come from, how Table 1 is sampled, and what the
+// Datasets: where images come from, how Table 1 is sampled, and what the
 // experiment runner receives.
 //
 // 1. DatasetSource — one per data layout, registered by config name (kind "datasets") with

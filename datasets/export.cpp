@@ -1,14 +1,17 @@
 #include "datasets/export.h"
 
+#include <fmt/format.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <set>
+#include <iostream>
 #include <sstream>
 
 #include "datasets/register.h"
+#include "framework/config/loader.h"
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
 #include "framework/io/image_io.h"
@@ -139,6 +142,22 @@ void write_contact_sheet(const ImageSet& set, const std::string& title, const fs
   if (!cv::imencode(".png", sheet, bytes)) throw RunError("datasets: PNG encoding of the contact sheet failed");
   if (!png.parent_path().empty()) fs::create_directories(png.parent_path());
   write_file_atomic(png, std::string(bytes.begin(), bytes.end()));
+}
+
+int export_command(const std::string& name, const fs::path& out, const std::vector<std::string>& overrides,
+                            const RunContext& run) {
+  if (out.empty()) throw ConfigError("datasets export: --out is required");
+  YAML::Node node(YAML::NodeType::Map);
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    if (eq == std::string::npos) throw ConfigError("datasets export: '" + o + "' must look like key=value (e.g. image_size=128)");
+    config::set_by_path(node, o.substr(0, eq), YAML::Load(o.substr(eq + 1)));
+  }
+  const config::Params section = data_section_for(name, node);
+  const auto summary = datasets::export_dataset(section, out, run);
+  std::cout << fmt::format("exported {} images of '{}' to {} (manifest: {})\n", summary.images, name, out.string(),
+                           summary.manifest.string());
+  return 0;
 }
 
 }  // namespace frerec::datasets

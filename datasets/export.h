@@ -33,4 +33,9 @@ config::Params data_section_for(const std::string& name, const YAML::Node& overr
 void write_contact_sheet(const ImageSet& set, const std::string& title, const std::filesystem::path& png,
                          int per_class = 8);
 
+// `frerec datasets export NAME --out DIR [key=value ...]`: the sampled task as PNG folders
+// + manifest.csv (overrides are keys of the data section, e.g. image_size=128).
+int export_command(const std::string& name, const std::filesystem::path& out,
+                   const std::vector<std::string>& overrides, const RunContext& run);
+
 }  // namespace frerec::datasets

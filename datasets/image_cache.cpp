@@ -95,7 +95,7 @@ struct ImageWriter {
     Handle space(H5Screate_simple(4, dims, maxdims), H5Sclose);
     Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
     H5Pset_chunk(props, 4, chunk);
-    H5Pset_fletcher32(props);  // a changed byte on disk fails the read (issue 21 item 7)
+    H5Pset_fletcher32(props);  // a changed byte on disk fails the read
     set = H5Dcreate2(file, "images", depth == 16 ? H5T_STD_U16LE : H5T_STD_U8LE, space, H5P_DEFAULT, props, H5P_DEFAULT);
     check(set >= 0, path, "creating /images");
     Handle aspace(H5Screate(H5S_SCALAR), H5Sclose);

@@ -38,7 +38,7 @@
 #include "datasets/core/rng.h"
 #include "datasets/dataset.h"
 #include "experiments/classifier_training.h"
-#include "experiments/frerec_pipeline.h"
+#include "augmentations/frerec/pipeline.h"
 #include "experiments/reports.h"
 #include "framework/analysis/analysis.h"
 #include "framework/core/atomic_file.h"
@@ -132,7 +132,7 @@ class FiguresExperiment : public CellExperiment {
                                  task.dataset, task.real_train.size()));
     const config::Params method_section = cfg.sub("method");
     const std::string method = method_section.get<std::string>("name");
-    const auto frerec = frerec_method_settings(method, method_section.sub(method));
+    const auto frerec = pipeline::frerec_method_settings(method, method_section.sub(method));
     if (!frerec)
       throw ConfigError(fmt::format("figures: method.name '{}' is not a frequency calibration (gda_frerec, gda_shr, "
                                     "gda_rhm, gda_rhm_restormer, gda_shr_restormer)",
@@ -142,7 +142,7 @@ class FiguresExperiment : public CellExperiment {
     const std::vector<Image> real = task.real_train.load_all();
     const std::vector<Image> synthetic = task.synthetic.load_all();
     spdlog::info("figures: {} real, {} synthetic images; calibrating with {}", real.size(), synthetic.size(), method);
-    const std::vector<Image> calibrated = calibrated_synthetic(synthetic, real, *frerec, run);
+    const std::vector<Image> calibrated = pipeline::calibrated_synthetic(synthetic, real, *frerec, run);
     const auto profile_real = spectral::mean_azimuthal_profile(real, run.threads);
     const auto profile_synthetic = spectral::mean_azimuthal_profile(synthetic, run.threads);
     const auto profile_calibrated = spectral::mean_azimuthal_profile(calibrated, run.threads);

@@ -15,9 +15,7 @@
 #include <thread>
 
 #include "framework/core/error.h"
-#ifdef HAVE_FREREC_DATASETS
 #include "datasets/dataset.h"
-#endif
 #include "framework/core/system_info.h"
 
 namespace frerec::experiments {
@@ -66,7 +64,8 @@ void register_all() {
 std::string system_report() {
   register_all();
   const TorchBuild& build = torch_build();
-  std::string text = fmt::format("frerec {} (commit {})\n", frerec_version(), git_commit().substr(0, 12));
+  std::string text = fmt::format("frerec {} (commit {}{})\n", frerec_version(), build_commit().substr(0, 12),
+                                 build_dirty() ? ", with uncommitted changes" : "");
   if (!build.cuda) {
     text += fmt::format("LibTorch {}: CPU only (built without CUDA); for GPUs build against a CUDA LibTorch 2.x, see "
                         "the README section \"GPUs\"\n",
@@ -124,7 +123,6 @@ RunContext configure_runtime(int threads, const std::string& device, const std::
   return context;
 }
 
-#ifdef HAVE_FREREC_DATASETS
 namespace {
 
 // The distinct `data` sections of these cell configs, in cell order (a grid repeats them).
@@ -139,11 +137,9 @@ std::vector<YAML::Node> distinct_data_sections(const std::vector<const YAML::Nod
 }
 
 }  // namespace
-#endif
 
 std::string describe_datasets(const std::vector<const YAML::Node*>& cell_configs) {
   std::string text;
-#ifdef HAVE_FREREC_DATASETS
   for (const YAML::Node& data : distinct_data_sections(cell_configs)) {
     try {
       text += datasets::describe_data(config::Params(data, "data"));
@@ -151,15 +147,12 @@ std::string describe_datasets(const std::vector<const YAML::Node*>& cell_configs
       text += fmt::format("data {}: not opened: {}\n", data["name"].as<std::string>(""), e.what());
     }
   }
-#endif
   return text;
 }
 
 void check_datasets(const std::vector<const YAML::Node*>& cell_configs) {
-#ifdef HAVE_FREREC_DATASETS
   for (const YAML::Node& data : distinct_data_sections(cell_configs))
     datasets::check_data_section(config::Params(data, "data"));
-#endif
 }
 
 }  // namespace frerec::experiments

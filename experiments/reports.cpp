@@ -28,6 +28,7 @@
 #include <optional>
 #include <set>
 
+#include "augmentations/method.h"
 #include "experiments/register.h"
 #include "experiments/reports.h"
 #include "framework/core/atomic_file.h"
@@ -72,10 +73,10 @@ std::string group_of(const nlohmann::json& record) {
 
 }  // namespace
 
-const std::vector<std::string>& table2_method_order() {
-  static const std::vector<std::string> order = {"raw", "autoaugment", "mixup", "afa", "doge",
-                                                 "gda_external", "gda", "gda_lowpass", "gda_frerec"};
-  return order;
+// The methods declare their rows when they register (register_all is idempotent).
+std::vector<std::string> table2_method_order() {
+  register_all();
+  return augmentations::table2_methods();
 }
 
 report::Table make_table2(const std::vector<nlohmann::json>& records, const std::string& reference_method) {
@@ -88,7 +89,7 @@ report::Table make_table2(const std::vector<nlohmann::json>& records, const std:
   table.caption = "Table 2: downstream classification (mean ± std over seeds)";
   table.columns = {"Method", "AUC", "Acc", "F1", "n", fmt::format("ΔAUC vs {} [95% CI]", reference_method),
                    fmt::format("p vs {} (Wilcoxon / t, AUC)", reference_method)};
-  const auto& order = table2_method_order();
+  const auto order = table2_method_order();
   std::size_t max_pairs = 0;  // most seeds paired with the reference in any row (for the note)
   auto rank = [&](const std::string& m) {
     const auto it = std::find(order.begin(), order.end(), m);
@@ -259,7 +260,7 @@ std::string write_runs_csv(const fs::path& experiment_dir) {
       for (const char* key : {"wall_seconds", "started", "finished"})
         if (timing.is_object() && timing.contains(key)) row.fields[key] = scalar_text(timing[key]);
       const nlohmann::json& environment = (*record)["environment"];
-      for (const char* key : {"git_commit", "host", "device", "threads"})
+      for (const char* key : {"git_commit", "git_dirty", "host", "device", "threads"})
         if (environment.is_object() && environment.contains(key)) row.fields[key] = scalar_text(environment[key]);
     }
     if (status == "failed" && error->contains("message") && (*error)["message"].is_string()) {
@@ -287,7 +288,7 @@ std::string write_runs_csv(const fs::path& experiment_dir) {
   std::vector<std::string> columns = {"index", "cell", "status", "config_hash"};
   columns.insert(columns.end(), config_keys.begin(), config_keys.end());
   columns.insert(columns.end(), metric_keys.begin(), metric_keys.end());
-  for (const char* key : {"wall_seconds", "started", "finished", "git_commit", "host", "device", "threads", "error"})
+  for (const char* key : {"wall_seconds", "started", "finished", "git_commit", "git_dirty", "host", "device", "threads", "error"})
     columns.push_back(key);
   std::string csv;
   for (std::size_t c = 0; c < columns.size(); ++c) csv += (c ? "," : "") + report::csv_escape(columns[c]);
@@ -337,18 +338,13 @@ std::map<std::string, ReportBuilder>& report_builders() {
   return builders;
 }
 
-const std::vector<std::pair<std::string, std::string>>& table3_variants() {
-  static const std::vector<std::pair<std::string, std::string>> variants = {
-      {"gda_shr", "SHR"},
-      {"gda_rhm_restormer", "RHM w.o. FESA"},
-      {"gda_rhm", "RHM w. FESA"},
-      {"gda_frerec", "FreRec"},
-      {"gda_shr_restormer", "SHR + RHM w.o. FESA (extra)"}};
-  return variants;
+std::vector<std::pair<std::string, std::string>> table3_variants() {
+  register_all();
+  return augmentations::table3_methods();
 }
 
 std::optional<report::Table> make_table3(const std::vector<nlohmann::json>& records) {
-  const auto& variants = table3_variants();
+  const auto variants = table3_variants();
   auto variant_rank = [&](const std::string& method) -> std::optional<std::size_t> {
     for (std::size_t i = 0; i < variants.size(); ++i)
       if (variants[i].first == method) return i;
@@ -437,10 +433,11 @@ std::string write_table2(const std::vector<nlohmann::json>& records, const std::
                          const fs::path& experiment_dir) {
   std::string written;
   // Table 2: the rows of the Table 2 methods (ablation-only experiments have none).
-  const auto& order = table2_method_order();
-  auto is_variant = [](const nlohmann::json& record) {
+  const auto order = table2_method_order();
+  const auto variants = table3_variants();
+  auto is_variant = [&](const nlohmann::json& record) {
     const std::string method = coordinate(record, "method.name");
-    return std::any_of(table3_variants().begin(), table3_variants().end(), [&](const auto& v) { return v.first == method; });
+    return std::any_of(variants.begin(), variants.end(), [&](const auto& v) { return v.first == method; });
   };
   auto in_table2 = [&](const nlohmann::json& record) {
     const std::string method = coordinate(record, "method.name");

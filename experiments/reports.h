@@ -24,10 +24,12 @@ std::map<std::string, ReportBuilder>& report_builders();
 // The table note for `count` (> 0) left-out records.
 std::string left_out_note(std::size_t count);
 
-const std::vector<std::string>& table2_method_order();
+// Table 2 rows and Table 3 variants as the methods declare them (augmentations/method.h,
+// ReportPlacement).
+std::vector<std::string> table2_method_order();
 report::Table make_table2(const std::vector<nlohmann::json>& records, const std::string& reference_method);
 // Ablation rows of Table 3: method name -> row label, in the paper's order.
-const std::vector<std::pair<std::string, std::string>>& table3_variants();
+std::vector<std::pair<std::string, std::string>> table3_variants();
 // Table 3 from the records of the ablation methods (nullopt when no group has two rows).
 std::optional<report::Table> make_table3(const std::vector<nlohmann::json>& records);
 // results/<experiment>/runs.csv: one row per cell (every cell a plan listing names, and every

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Difficulty check of the embedded demo tasks (issue 3).
+"""Difficulty check of the embedded demo tasks.
 
 Trains a small CNN on the exported real train split (400 images per class) of each demo
 task and reports the test AUC (300 + 300 images). Run from the repository root:

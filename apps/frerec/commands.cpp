@@ -224,23 +224,23 @@ int image_quality_command(const GlobalOptions& global, const experiments::ImageQ
   return experiments::image_quality_command(args, run);
 }
 
-int generator_train_command(const GlobalOptions& global, generators::GeneratorTrainArgs args) {
+int generator_train_command(const GlobalOptions& global, experiments::GeneratorTrainArgs args) {
   std::unique_ptr<ArtifactCache> cache;
   const RunContext run = tool_context(global, cache);
-  return generators::generator_train_command(args, run);
+  return experiments::generator_train_command(args, run);
 }
 
-int generator_sample_command(const GlobalOptions& global, const generators::GeneratorSampleArgs& args) {
+int generator_sample_command(const GlobalOptions& global, const experiments::GeneratorSampleArgs& args) {
   std::unique_ptr<ArtifactCache> cache;
   const RunContext run = tool_context(global, cache);
-  return generators::generator_sample_command(args, run);
+  return experiments::generator_sample_command(args, run);
 }
 
 int datasets_export_command(const GlobalOptions& global, const std::string& name, const std::filesystem::path& out,
                             const std::vector<std::string>& overrides) {
   std::unique_ptr<ArtifactCache> cache;
   const RunContext run = tool_context(global, cache);
-  return experiments::datasets_export_command(name, out, overrides, run);
+  return experiments::export_command(name, out, overrides, run);
 }
 
 }  // namespace frerec::cli

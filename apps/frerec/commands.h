@@ -7,8 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "experiments/tools.h"
-#include "models/generators/commands.h"
+#include "experiments/commands.h"
 
 namespace frerec::cli {
 
@@ -36,8 +35,8 @@ int cache_clear_command(const GlobalOptions& global, const std::string& older_th
 int calibrate_command(const GlobalOptions& global, experiments::CalibrateArgs args);
 int spectra_command(const GlobalOptions& global, const experiments::SpectraArgs& args);
 int image_quality_command(const GlobalOptions& global, const experiments::ImageQualityArgs& args);
-int generator_train_command(const GlobalOptions& global, generators::GeneratorTrainArgs args);
-int generator_sample_command(const GlobalOptions& global, const generators::GeneratorSampleArgs& args);
+int generator_train_command(const GlobalOptions& global, experiments::GeneratorTrainArgs args);
+int generator_sample_command(const GlobalOptions& global, const experiments::GeneratorSampleArgs& args);
 int datasets_export_command(const GlobalOptions& global, const std::string& name, const std::filesystem::path& out,
                             const std::vector<std::string>& overrides);
 

@@ -137,14 +137,14 @@ int main(int argc, char** argv) {
 
   auto* generator = app.add_subcommand("generator", "class-conditional GAN: train on a task's real images, sample a synthetic pool");
   generator->require_subcommand(1);
-  frerec::generators::GeneratorTrainArgs train_args;
+  frerec::experiments::GeneratorTrainArgs train_args;
   auto* generator_train = generator->add_subcommand("train", "train (or resume) a GAN on a dataset's real training split");
   generator_train->add_option("config", train_args.config, "YAML with data: and generator: sections")->required();
   generator_train->add_option("overrides", train_args.overrides, "key=value overrides, e.g. generator.steps=500");
   generator_train->add_option("--out", train_args.out, "output folder (default: the config's out, else results/generators/<data.name>)");
   generator_train->add_flag("--fresh", train_args.fresh, "discard the saved training state and start over");
   generator_train->add_option("--max-steps", train_args.max_steps_this_run, "stop after N steps of this run (state saved)");
-  frerec::generators::GeneratorSampleArgs sample_args;
+  frerec::experiments::GeneratorSampleArgs sample_args;
   auto* generator_sample = generator->add_subcommand("sample", "write a generator's images as a synthetic_folder and/or a grid");
   generator_sample->add_option("--checkpoint", sample_args.checkpoint, "generator.safetensors, or builtin:<task>")->required();
   generator_sample->add_option("--per-class", sample_args.per_class, "images per class")->required();
@@ -182,7 +182,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
   global.verbosity = quiet ? -1 : (verbose ? 1 : 0);
   // Logs, warnings and errors go to stderr; stdout carries only results (cell listings,
-  // summaries, tables, --json), so `frerec ... > out.txt` keeps them apart (issue 21 item 13).
+  // summaries, tables, --json), so `frerec ... > out.txt` keeps them apart.
   spdlog::set_default_logger(spdlog::stderr_color_mt("frerec"));
   spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
   spdlog::set_level(quiet ? spdlog::level::warn : (verbose ? spdlog::level::debug : spdlog::level::info));

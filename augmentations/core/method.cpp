@@ -1,7 +1,10 @@
 // Method registry, the shared base augmentation and the RAW method.
 #include "augmentations/method.h"
 
+#include <algorithm>
+#include <map>
 #include <mutex>
+#include <tuple>
 
 #include "augmentations/sources.h"
 #include "framework/train/trainer.h"
@@ -74,6 +77,45 @@ MethodRegistry& method_registry() {
   return registry;
 }
 
+namespace {
+
+std::map<std::string, ReportPlacement>& placements() {
+  static std::map<std::string, ReportPlacement> table;
+  return table;
+}
+std::mutex& placements_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+std::vector<std::pair<std::string, std::string>> placed(int ReportPlacement::*order) {
+  std::vector<std::tuple<int, std::string, std::string>> rows;
+  {
+    std::lock_guard<std::mutex> lock(placements_mutex());
+    for (const auto& [method, placement] : placements())
+      if (placement.*order >= 0) rows.emplace_back(placement.*order, method, placement.table3_label);
+  }
+  std::sort(rows.begin(), rows.end());
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [rank, method, label] : rows) out.emplace_back(method, label);
+  return out;
+}
+
+}  // namespace
+
+void set_report_placement(const std::string& method, ReportPlacement placement) {
+  std::lock_guard<std::mutex> lock(placements_mutex());
+  placements()[method] = std::move(placement);
+}
+
+std::vector<std::string> table2_methods() {
+  std::vector<std::string> names;
+  for (const auto& [method, label] : placed(&ReportPlacement::table2_order)) names.push_back(method);
+  return names;
+}
+
+std::vector<std::pair<std::string, std::string>> table3_methods() { return placed(&ReportPlacement::table3_order); }
+
 config::Schema method_section_schema() {
   config::Schema base;
   base.add_float("hflip", 0.5, "probability of a horizontal flip", 0.0, 1.0);
@@ -99,6 +141,7 @@ void register_all() {
   std::call_once(once, [] {
     method_registry().add("raw", "real training images only, with the shared base augmentation", config::Schema(),
                           [](const config::Params&) -> std::unique_ptr<Method> { return std::make_unique<RawMethod>(); });
+    set_report_placement("raw", {0, -1, ""});
     register_methods();
   });
 }

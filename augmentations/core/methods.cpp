@@ -104,6 +104,11 @@ void register_methods() {
                });
   registry.add("gda_lowpass", "GDA with Gaussian-blurred synthetic images (naive high-frequency removal; docs example)",
                gda_lowpass_schema(), make_gda_lowpass);
+  // Table 2 rows in the paper's order (RAW, AutoAugment, Mix-up, AFA, then the GDA family);
+  // raw is 0 (method.cpp) and FreRec's GDA+FreRec comes last (augmentations/frerec/pipeline.cpp).
+  int order = 1;
+  for (const char* method : {"autoaugment", "mixup", "afa", "gda_external", "gda", "gda_lowpass"})
+    set_report_placement(method, {order++, -1, ""});
 }
 
 }  // namespace frerec::augmentations

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "models/restoration/loss.h"
+#include "augmentations/frerec/rhm_loss.h"
 #include "models/restoration/restormer.h"
 
 int main(int argc, char** argv) {
@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
     if (mode == "train") {
       net->train();
       optimizer.zero_grad();
-      reconstruction_loss(net->forward(x), target, 1.0, SpectralLoss::kAmplitude).total.backward();
+      frerec::rhm::reconstruction_loss(net->forward(x), target, 1.0, frerec::rhm::SpectralLoss::kAmplitude).total.backward();
       optimizer.step();
     } else {
       torch::NoGradGuard no_grad;
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
       dump = net->forward(x).flatten();
     }
     net->train();
-    reconstruction_loss(net->forward(x), target, 1.0, SpectralLoss::kAmplitude).total.backward();
+    frerec::rhm::reconstruction_loss(net->forward(x), target, 1.0, frerec::rhm::SpectralLoss::kAmplitude).total.backward();
     std::vector<at::Tensor> parts{dump};
     for (const auto& p : net->parameters()) parts.push_back(p.grad().flatten());
     auto all = at::cat(parts).contiguous();

@@ -9,7 +9,7 @@
 
 #include <cstdlib>
 
-#include "models/restoration/loss.h"
+#include "augmentations/frerec/rhm_loss.h"
 #include "models/restoration/restormer.h"
 
 namespace frerec::restoration {
@@ -56,7 +56,7 @@ void BM_DaeTrainStep(benchmark::State& state) {
   auto x = at::rand({batch, channels, side, side}), target = at::rand({batch, channels, side, side});
   for (auto _ : state) {
     optimizer.zero_grad();
-    auto loss = reconstruction_loss(net->forward(x), target, 1.0, SpectralLoss::kAmplitude).total;
+    auto loss = rhm::reconstruction_loss(net->forward(x), target, 1.0, rhm::SpectralLoss::kAmplitude).total;
     loss.backward();
     optimizer.step();
   }

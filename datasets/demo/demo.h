@@ -1,4 +1,4 @@
-// The embedded demo benchmark (issue 3): three procedural binary tasks mirroring the
+// The embedded demo benchmark: three procedural binary tasks mirroring the
 // paper's datasets, generated in-process, no files.
 //   demo_mri    grayscale axial brain slice: scalp, skull, CSF rim, gyrated grey/white
 //               matter, ventricles; positive = small ring-enhancing lesion (bright rim,

@@ -50,7 +50,7 @@ std::string invalid_reason(const fs::path& path, const ArtifactKey& key) {
   return "";
 }
 
-// Checksums (issue 21 item 7): the first use of an artifact in a process reads it in full,
+// Checksums: the first use of an artifact in a process reads it in full,
 // so that HDF5 checks each dataset's Fletcher-32 checksums (h5::verify_checksums); a file
 // that fails is rebuilt like a corrupt one. Files verified (or written) by this process are
 // remembered by path, size and modification time, so a suite's many cells pay once.

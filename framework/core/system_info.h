@@ -10,7 +10,12 @@ namespace frerec {
 void register_library_version(const std::string& library, const std::string& version);
 // LibTorch, OpenCV, FFTW, HDF5 (and whatever was registered).
 std::map<std::string, std::string> library_versions();
-std::string git_commit();  // "unknown" when neither git nor the build knows
+// The checkout's commit now (git rev-parse HEAD in the source folder; "unknown" without git).
+std::string git_commit();
+// The commit this binary was built from and whether tracked files had uncommitted changes
+// then (generated at build time by cmake/build_info.cmake; "unknown" without git).
+std::string build_commit();
+bool build_dirty();
 std::string host_name();
 std::string frerec_version();
 std::string iso_time_utc();  // e.g. "2026-11-22T03:04:05Z"

@@ -28,7 +28,7 @@ Interpolation parse_interpolation(const std::string& name, const std::string& ke
 const char* interpolation_name(Interpolation interpolation);
 std::vector<std::string> interpolation_names();
 
-// Files above this many pixels are not decoded at full size (issue 21 item 11): an 8000²
+// Files above this many pixels are not decoded at full size: an 8000²
 // RGB JPEG costs about 2.8 GB and a 16000² grey PNG 7.4 GB on the way to a 224² image, and
 // one such file among thousands must not take a run down. Above the limit a JPEG is decoded
 // at 1/2, 1/4 or 1/8 scale in libjpeg's DCT domain (the smallest reduction that fits), any

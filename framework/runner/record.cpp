@@ -11,7 +11,12 @@ namespace fs = std::filesystem;
 nlohmann::json environment_json(int threads, const std::string& device) {
   nlohmann::json env;
   env["frerec_version"] = frerec_version();
-  env["git_commit"] = git_commit();
+  // The commit of the binary, which is what made the numbers; the checkout's commit beside it
+  // when someone ran a binary built from another commit.
+  const std::string built = build_commit();
+  env["git_commit"] = built == "unknown" ? git_commit() : built;
+  env["git_dirty"] = build_dirty();
+  if (built != "unknown" && git_commit() != "unknown" && git_commit() != built) env["checkout_commit"] = git_commit();
   env["host"] = host_name();
   env["device"] = device;
   env["threads"] = threads;

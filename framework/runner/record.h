@@ -20,7 +20,7 @@ void write_json_atomic(const std::filesystem::path& path, const nlohmann::json& 
 
 // JSON holds UTF-8 text only, but file names need not be UTF-8 (Latin-1 names from an old
 // scanner's export, say). Such names are stored escaped: each byte that is not part of a
-// valid UTF-8 sequence becomes the four characters \xNN (issue 21 item 10). Valid text is
+// valid UTF-8 sequence becomes the four characters \xNN. Valid text is
 // unchanged.
 std::string escape_invalid_utf8(const std::string& text);
 // `value` with every string and key passed through escape_invalid_utf8.

@@ -1,4 +1,4 @@
-// The classifier trainer of the downstream task (paper Tables 2 and 3; issue 5).
+// The classifier trainer of the downstream task (paper Tables 2 and 3).
 //
 // Design
 //   Data. A SampleSource (framework/train/sample_source.h, torch-free) gives labelled

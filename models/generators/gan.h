@@ -1,4 +1,4 @@
-// A lightweight class-conditional GAN for the demo benchmark's synthetic pool (issue 8):
+// A lightweight class-conditional GAN for the demo benchmark's synthetic pool:
 // a trimmed FastGAN generator (Liu et al. 2021, "Towards faster and stabilized GAN
 // training for high-fidelity few-shot image synthesis") and a projection discriminator
 // (Miyato & Koyama 2018) with spectral normalisation. Images are [N,C,S,S] in [-1,1] inside

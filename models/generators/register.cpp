@@ -44,7 +44,6 @@ std::string parameter_counts(const config::Params& params) {
 void register_generators() {
   static std::once_flag once;
   std::call_once(once, [] {
-    register_gan_source();
     Catalog::instance().add(ComponentInfo{
         "generators", "fastgan_lite",
         "class-conditional trimmed FastGAN (SLE, conditional BN) + spectral-norm projection D, hinge loss, "

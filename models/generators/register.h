@@ -1,6 +1,4 @@
 // Registration of the generators library (call once from the program's register_all()):
-//   * DatasetSource `gan` (kind "datasets"): a synthetic pool sampled from a generator file
-//     (gan_source.cpp; data.synthetic.name: gan).
 //   * Catalog entry kind "generators", name `fastgan_lite`: the `generator` section of
 //     `frerec generator train` configs (gan_trainer.h) with its keys, and parameter counts
 //     of G and D (`frerec info generators fastgan_lite image_size=128 channels=3`).
@@ -8,5 +6,4 @@
 
 namespace frerec::generators {
 void register_generators();
-void register_gan_source();  // the `gan` DatasetSource alone (called by register_generators)
 }  // namespace frerec::generators

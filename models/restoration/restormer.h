@@ -2,7 +2,8 @@
 // (paper "Reconstructive High-Frequency Mapping", Fig. 4, Eq. 4-6; shared/DESIGN.md §4 "RHM").
 //
 // Tensors are [N,C,H,W] float32 in [0,1]; the network needs H and W divisible by 8
-// (three 2x downsamplings); restoration/inference.h pads (reflect) and crops.
+// (three 2x downsamplings); RHM inference (augmentations/frerec/rhm.h, DaeModel::restore)
+// pads (reflect) and crops back.
 //
 // One network class serves both registered models:
 //   * `restormer`  — the official architecture (shared/REFERENCE.md "Restormer"): MDTA + GDFN

@@ -83,7 +83,7 @@ TEST(ImageIo, ErrorsNamePathAndReason) {
   EXPECT_THROW(list_images(dir / "nope"), RunError);
 }
 
-// Issue 21 item 6: a JPEG cut short decodes in libjpeg as grey rows with only a warning;
+// A JPEG cut short decodes in libjpeg as grey rows with only a warning;
 // we refuse it, naming the file. Baseline and progressive files, whole and cut anywhere
 // (mid-scan, just before the end-of-image marker).
 TEST(ImageIo, TruncatedJpegIsRefused) {
@@ -151,7 +151,7 @@ void write_black_png(const std::filesystem::path& path, std::uint32_t width, std
   datasets::testing::write_text(path, file);
 }
 
-// Issue 21 item 11: the header says how big a file is before any pixel is decoded. A 16000²
+// The header says how big a file is before any pixel is decoded. A 16000²
 // PNG (7.4 GB on the way to an image before) is refused in milliseconds, naming the file and
 // the limit; a JPEG above the limit is decoded at 1/2..1/8 scale instead.
 TEST(ImageIo, ImagesAboveThePixelLimitAreReducedOrRefused) {

@@ -225,7 +225,7 @@ TEST(Csv, QuotesBomAndRaggedRows) {
   EXPECT_NE(error_of<RunError>([] { parse_csv("a,b\n1,2,3\n", "r.csv"); }).find("line 2"), std::string::npos);
 }
 
-// Issue 21 item 5: a gzipped CSV cut short (here: the trailer, and half the stream) is an
+// A gzipped CSV cut short (here: the trailer, and half the stream) is an
 // error naming the file, never a shorter table.
 TEST(Csv, TruncatedGzipIsAnErrorNamingTheFile) {
   const auto root = fresh_dir("csvgz");

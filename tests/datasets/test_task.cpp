@@ -156,7 +156,7 @@ TEST(LoadTask, DemoCountsCacheHitAndThreadIndependence) {
   EXPECT_THROW(first.real_train.read_batch({99}), RunError);
 }
 
-// Issue 21 item 7: random bytes written into an image cache's pixels (dd conv=notrunc) are
+// Random bytes written into an image cache's pixels (dd conv=notrunc) are
 // caught by the checksums and the cache is rebuilt, so the images are the true ones.
 TEST(LoadTask, CorruptedImageCacheIsRebuilt) {
   const auto cache = fresh_dir("cache_corrupt");
@@ -212,7 +212,7 @@ TEST(LoadTask, SixteenBitSourcesAreCachedAsSixteenBit) {
   EXPECT_THROW(load_task(section, context(cache)), RunError);  // the root itself is still required
 }
 
-// Issue 21 item 8: an empty class folder with counts -1 used to train on one class without a
+// An empty class folder with counts -1 used to train on one class without a
 // word; now it is refused, naming the split and the missing class.
 TEST(LoadTask, OneClassSplitIsRefused) {
   const auto root = fresh_dir("oneclass");
@@ -226,7 +226,7 @@ TEST(LoadTask, OneClassSplitIsRefused) {
   EXPECT_NE(message.find("train split has no positive images"), std::string::npos) << message;
 }
 
-// Issue 21 item 11 through a loader: a PNG above data.max_image_pixels is skipped with a line
+// Through a loader: a PNG above data.max_image_pixels is skipped with a line
 // naming it, and the rest loads (strict: the run stops, naming it).
 TEST(LoadTask, ImageAboveThePixelLimitIsSkipped) {
   const auto root = fresh_dir("pixellimit");
@@ -286,7 +286,7 @@ TEST(LoadTask, CorruptImagesSkippedOrStrict) {
   for (int i = 0; i < 4; ++i) write_image(root / "negative" / (std::to_string(i) + ".png"), i);
   write_image(root / "positive/0.png", 9);
   write_text(root / "positive/1.png", "\x89PNG truncated");
-  {  // a JPEG cut short (issue 21 item 6): skipped like the broken PNG, or fails under strict
+  {  // a JPEG cut short: skipped like the broken PNG, or fails under strict
     cv::Mat mat(24, 24, CV_8UC1);
     cv::randu(mat, 0, 255);
     std::vector<std::uint8_t> bytes;

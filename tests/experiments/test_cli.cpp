@@ -96,7 +96,7 @@ TEST_F(Cli, HelpVersionAndInfo) {
   EXPECT_EQ(help.code, 0);
   for (const char* sub : {"run", "report", "calibrate", "spectra", "info", "cache"})
     EXPECT_NE(help.output.find(sub), std::string::npos) << sub;
-  // What this build can do (issue 22): LibTorch and whether it has CUDA, library versions.
+  // What this build can do: LibTorch and whether it has CUDA, library versions.
   const std::string version = frerec("--version", dir_).output;
   for (const char* part : {"frerec 0.", "LibTorch ", "OpenCV ", "FFTW ", "HDF5 ", "CPU cores"})
     EXPECT_NE(version.find(part), std::string::npos) << part << "\n" << version;
@@ -154,7 +154,7 @@ TEST_F(Cli, ConfigErrorsAreOneLineWithExitCode2) {
   r = frerec("run tiny.yaml --dry-run --cell 99", dir_);
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("--cell 99: the grid has"), std::string::npos) << r.output;
-  // What a config alone reveals stops the run before any cell (issue 21 item 12): one line,
+  // What a config alone reveals stops the run before any cell: one line,
   // exit 2, no results folder.
   for (const auto& [overrides, expected] : std::vector<std::pair<std::string, std::string>>{
            {"train.warmup_epochs=3", "warmup_epochs=3 must be in [0, epochs=1]"},
@@ -166,7 +166,7 @@ TEST_F(Cli, ConfigErrorsAreOneLineWithExitCode2) {
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
     EXPECT_FALSE(fs::exists(dir_ / "early")) << overrides;
   }
-  // Logs and errors go to stderr, results to stdout (issue 21 item 13): a cell that fails at
+  // Logs and errors go to stderr, results to stdout: a cell that fails at
   // run time (a data.root that is not a folder) leaves its error out of stdout.
   r = frerec("run tiny.yaml data.name=image_folder data.root=no_such_folder > split.out 2> split.err; exit $?", dir_);
   EXPECT_EQ(r.code, 1) << r.output;
@@ -180,7 +180,7 @@ TEST_F(Cli, ConfigErrorsAreOneLineWithExitCode2) {
   const std::string runs = read_file(dir_ / "results/tiny/runs.csv");  // the failed cell, with its error line
   EXPECT_NE(runs.find("0,image_folder/raw/resnet18/seed=0,failed,"), std::string::npos) << runs;
   EXPECT_NE(runs.find("data.root='no_such_folder' is not a directory"), std::string::npos) << runs;
-  // Hydra's sweep syntax beside ours (issue 20): 2 methods x seeds 0..2.
+  // Hydra's sweep syntax beside ours: 2 methods x seeds 0..2.
   r = frerec("run tiny.yaml 'seed=range(0,3)' method.name=raw,mixup --dry-run", dir_);
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("(classify): 6 cells"), std::string::npos) << r.output;
@@ -250,7 +250,7 @@ TEST_F(Cli, TinyGridRunsResumesAndReports) {
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(json(dir_ / "again/grid/demo_mri/raw/resnet18/seed=0/record.json")["metrics"]["auc"],
             json(root / "demo_mri/raw/resnet18/seed=0/record.json")["metrics"]["auc"]);
-  // A record.json cut short is named by report, not silently dropped (issue 21 item 14).
+  // A record.json cut short is named by report, not silently dropped.
   const fs::path cut = root / "demo_mri/mixup/resnet18/seed=1/record.json";
   const std::string whole = read_file(cut);
   write("results/grid/demo_mri/mixup/resnet18/seed=1/record.json", whole.substr(0, whole.size() / 2));
@@ -259,11 +259,11 @@ TEST_F(Cli, TinyGridRunsResumesAndReports) {
   EXPECT_NE(r.output.find("mixup/resnet18/seed=1/record.json' is not a readable record"), std::string::npos)
       << r.output;
   write("results/grid/demo_mri/mixup/resnet18/seed=1/record.json", whole);
-  // runs.csv (issue 20): one row per cell, resolved config keys flattened, metrics, status.
+  // runs.csv: one row per cell, resolved config keys flattened, metrics, status.
   const std::string runs = read_file(root / "runs.csv");
   const std::string header = runs.substr(0, runs.find('\n'));
   for (const char* column : {"index,cell,status,config_hash", "train.lr", "method.name", "metrics.auc", "wall_seconds",
-                             "git_commit"})
+                             "git_commit", "git_dirty"})
     EXPECT_NE(header.find(column), std::string::npos) << column << "\n" << header;
   EXPECT_EQ(std::count(runs.begin(), runs.end(), '\n'), 9) << runs;  // header + 8 cells
   EXPECT_NE(runs.find("\n0,demo_mri/raw/resnet18/seed=0,ok,"), std::string::npos) << runs;
@@ -364,7 +364,7 @@ TEST_F(Cli, CalibrateSpectraAndImageQuality) {
   EXPECT_NE(r.output.find("1x32x32"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("1x40x40 ('a.png')"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("--size"), std::string::npos) << "calibrate has no --size: " << r.output;
-  // Mixed sizes inside one folder are named by file (issue 21 item 13); spectra offers --size.
+  // Mixed sizes inside one folder are named by file; spectra offers --size.
   io::write_png(dir_ / "big/b.png", Image(1, 48, 48, 0.5f), 8);
   r = frerec("spectra --real big --synthetic big --out bad_spectra", dir_);
   EXPECT_EQ(r.code, 2) << r.output;
@@ -594,7 +594,7 @@ void write_images(const fs::path& dir, const std::vector<std::string>& names, in
 
 // calibrate never writes into, above or over its input folders, however --out is spelled,
 // nor over a file in --out that an earlier calibrate did not write.
-// Issue 21 item 10: file and folder names that are not UTF-8 (here Latin-1 "résumé") used to
+// File and folder names that are not UTF-8 (here Latin-1 "résumé") used to
 // crash calibrate (after writing the images, without a manifest), metrics --json and run with
 // a JSON type error. They are stored escaped as \xNN and everything else goes on.
 TEST_F(Cli, NonUtf8NamesAreStoredEscaped) {

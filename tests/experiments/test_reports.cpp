@@ -1,12 +1,13 @@
 // Table 2 / Table 3 builders on hand-made records (experiments/reports.h): the ablation rows
 // compare on shared seeds, and Table 2's ΔAUC column is the paired mean with its bootstrap
-// interval (issue 17).
+// interval.
 #include <gtest/gtest.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <stdexcept>
 
+#include "augmentations/method.h"
 #include "experiments/reports.h"
 #include "framework/report/stats.h"
 
@@ -27,6 +28,31 @@ const report::TableCell& cell(const report::Table& table, const std::string& met
 
 std::string cell_text(const report::Table& table, const std::string& method, std::size_t column) {
   return cell(table, method, column).text;
+}
+
+// The rows come from what each method declares when it registers, not from a list in the
+// report code: the paper's order, and a newly registered method takes the place it asks for.
+TEST(Tables, RowOrderComesFromTheMethodRegistry) {
+  EXPECT_EQ(table2_method_order(), (std::vector<std::string>{"raw", "autoaugment", "mixup", "afa", "gda_external", "gda",
+                                                              "gda_lowpass", "gda_frerec"}));
+  const std::vector<std::pair<std::string, std::string>> paper = {{"gda_shr", "SHR"},
+                                                                  {"gda_rhm_restormer", "RHM w.o. FESA"},
+                                                                  {"gda_rhm", "RHM w. FESA"},
+                                                                  {"gda_frerec", "FreRec"},
+                                                                  {"gda_shr_restormer", "SHR + RHM w.o. FESA (extra)"}};
+  EXPECT_EQ(table3_variants(), paper);
+  augmentations::set_report_placement("my_method", {50, -1, ""});
+  const auto order = table2_method_order();
+  ASSERT_EQ(order.size(), 9u);
+  EXPECT_EQ(order[7], "my_method");  // after gda_lowpass (6), before GDA+FreRec (100)
+  const auto table = make_table2({record("gda_frerec", 0, 0.9), record("my_method", 0, 0.8), record("gda", 0, 0.7),
+                                  record("zzz_unplaced", 0, 0.6)},
+                                 "gda");
+  ASSERT_EQ(table.rows.size(), 4u);
+  EXPECT_EQ(table.rows[0].cells.front().text, "gda");
+  EXPECT_EQ(table.rows[1].cells.front().text, "my_method");
+  EXPECT_EQ(table.rows[2].cells.front().text, "gda_frerec");
+  EXPECT_EQ(table.rows[3].cells.front().text, "zzz_unplaced");  // undeclared methods come last
 }
 
 TEST(Table3, VariantsCompareOnTheSeedsTheyShare) {

@@ -100,7 +100,7 @@ void corrupt_first_chunk(const std::filesystem::path& path, const std::string& n
   for (std::size_t i = 0; i < count; ++i) out.put(static_cast<char>(0xA5 ^ i));
 }
 
-// Issue 21 item 7: changed bytes inside a dataset fail its checksum; the artifact is rebuilt
+// Changed bytes inside a dataset fail its checksum; the artifact is rebuilt
 // with a warning instead of being read as data.
 TEST(ArtifactCache, ChangedBytesInsideADatasetAreRebuilt) {
   TempDir dir;

@@ -104,8 +104,8 @@ TEST(ConfigLoader, SweepsFromGridBlockAndCommandLine) {
   c = load_config(dir / "exp.yaml", {"model.blocks=[2,4,6,8]"}, [](const std::string& k) { return k == "model.blocks"; });
   EXPECT_EQ(c.root["model"]["blocks"].size(), 4u);
   EXPECT_EQ(c.sweeps.size(), 2u);
-  // grid.<key>=... on the command line sweeps <key> like the file's grid block (issue 21
-  // item 13: it used to leave a key 'grid' that the validator blamed on the file's line).
+  // grid.<key>=... on the command line sweeps <key> like the file's grid block (it used
+  // to leave a key 'grid' that the validator blamed on the file's line).
   c = load_config(dir / "exp.yaml", {"grid.seed=[7,8]", "grid.train.lr=0.1"});
   ASSERT_EQ(c.sweeps.size(), 3u);
   EXPECT_EQ(c.sweeps[1].key, "seed");
@@ -113,7 +113,7 @@ TEST(ConfigLoader, SweepsFromGridBlockAndCommandLine) {
   EXPECT_EQ(c.sweeps[2].key, "train.lr");
   EXPECT_EQ(c.sweeps[2].where, "command line");
   EXPECT_FALSE(c.root["grid"]);
-  // Hydra's forms (issue 20): a,b,c and range(start, stop[, step]); quoted text stays one value.
+  // Hydra's forms: a,b,c and range(start, stop[, step]); quoted text stays one value.
   c = load_config(dir / "exp.yaml", {"seed=range(0,5)", "method.name=raw,gda", "train.lr=range(10, 0, -4)",
                                      "experiment.description='a, b'"});
   ASSERT_EQ(c.sweeps.size(), 3u);  // a command-line sweep replaces the file's and goes last
@@ -138,7 +138,7 @@ TEST(ConfigLoader, SweepsFromGridBlockAndCommandLine) {
             std::string::npos);
 }
 
-// Issue 21 item 13: a key given twice in one mapping is an error naming both lines (yaml-cpp
+// A key given twice in one mapping is an error naming both lines (yaml-cpp
 // would silently keep the first).
 TEST(ConfigLoader, DuplicateKeysNameBothLines) {
   TempDir dir;

@@ -5,6 +5,8 @@
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
 #include "framework/core/progress.h"
+#include "framework/core/system_info.h"
+#include "framework/runner/record.h"
 #include "tests/framework/test_util.h"
 
 namespace frerec {
@@ -57,4 +59,22 @@ TEST(Progress, FormatsDurations) {
 }
 
 }  // namespace
+}  // namespace frerec
+
+namespace frerec {
+// record.json names the commit the binary was built from, a dirty flag, and the checkout's
+// commit only when it differs (a binary built before the last commit).
+TEST(Environment, NamesTheBuildCommitAndDirtyFlag) {
+  const nlohmann::json env = environment_json(2, "cpu");
+  const std::string built = build_commit();
+  ASSERT_TRUE(env["git_commit"].is_string());
+  if (built != "unknown") {
+    EXPECT_EQ(built.size(), 40u) << built;
+    EXPECT_EQ(env["git_commit"], built);
+    EXPECT_EQ(env.contains("checkout_commit"), git_commit() != "unknown" && git_commit() != built) << env.dump();
+  }
+  ASSERT_TRUE(env["git_dirty"].is_boolean()) << env.dump();
+  EXPECT_EQ(env["git_dirty"].get<bool>(), build_dirty());
+  EXPECT_EQ(env["threads"], 2);
+}
 }  // namespace frerec

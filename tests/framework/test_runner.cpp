@@ -50,7 +50,7 @@ class RunnerTest : public ::testing::Test {
 
 namespace fs = std::filesystem;
 
-// Issue 21 item 14: temporaries of dead processes go, those of live ones (this process) and
+// Temporaries of dead processes go, those of live ones (this process) and
 // other files stay; non-recursive and min_age limit the sweep.
 TEST(AtomicFile, StaleTemporariesOfDeadProcessesAreRemoved) {
   testing::TempDir dir;
@@ -70,7 +70,7 @@ TEST(AtomicFile, StaleTemporariesOfDeadProcessesAreRemoved) {
     EXPECT_TRUE(fs::exists(dir / name)) << name;
 }
 
-// Issue 21 item 10: bytes that are not UTF-8 are written as \xNN; valid text (ASCII, two-
+// Bytes that are not UTF-8 are written as \xNN; valid text (ASCII, two-
 // to four-byte sequences) is unchanged; overlongs, surrogates, lone continuation bytes and
 // cut sequences are escaped byte by byte.
 TEST(Utf8, InvalidBytesAreEscapedValidTextIsKept) {
@@ -175,7 +175,7 @@ TEST_F(RunnerTest, ResumeAfterKilledChildRedoesOnlyMissingCells) {
   ASSERT_LT(finished, 4u);
   const auto started_before = lines_of(counter_);
 
-  // Issue 21 item 14: the killed cell's log keeps what it wrote before the kill, and its
+  // The killed cell's log keeps what it wrote before the kill, and its
   // half-written temporary is there until the next run.
   std::vector<fs::path> killed_logs;
   std::size_t temporaries = 0;

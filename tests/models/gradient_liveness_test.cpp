@@ -32,7 +32,7 @@
 #include "models/classifiers/classifier.h"
 #include "models/classifiers/registry.h"
 #include "models/generators/gan.h"
-#include "models/restoration/loss.h"
+#include "augmentations/frerec/rhm_loss.h"
 #include "models/restoration/restormer.h"
 
 namespace frerec {
@@ -180,8 +180,8 @@ TEST_P(RestorationLiveness, EveryParameterGetsAGradientInTheFirstStep) {
   const at::Tensor input = (target + 0.05 * at::randn(target.sizes())).clamp(0, 1);
   torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(3e-4));
   optimizer.zero_grad();
-  const auto loss = restoration::reconstruction_loss(net->forward(input), target, 1.0,
-                                                     restoration::SpectralLoss::kAmplitude);
+  const auto loss = rhm::reconstruction_loss(net->forward(input), target, 1.0,
+                                                     rhm::SpectralLoss::kAmplitude);
   loss.total.backward();
   expect_every_parameter_learns(*net, optimizer, c.label);
 }
@@ -208,7 +208,7 @@ TEST(RestorationLiveness, BothFesaBranchesChangeTheBlockOutputAfterTraining) {
   torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(1e-3));
   for (int step = 0; step < 5; ++step) {
     optimizer.zero_grad();
-    restoration::reconstruction_loss(net->forward(input), target, 1.0, restoration::SpectralLoss::kAmplitude)
+    rhm::reconstruction_loss(net->forward(input), target, 1.0, rhm::SpectralLoss::kAmplitude)
         .total.backward();
     optimizer.step();
   }

@@ -9,7 +9,6 @@
 #include "framework/core/error.h"
 #include "framework/core/registry.h"
 #include "models/restoration/fesa.h"
-#include "models/restoration/loss.h"
 #include "models/restoration/registry.h"
 #include "models/restoration/restormer.h"
 #include "models/restoration/weights.h"
@@ -193,21 +192,6 @@ TEST_F(RestorationNetworks, FrequencyBranchHandlesOddSizesWithFiniteGradients) {
   auto zero = at::zeros({1, 6, 8, 8}).set_requires_grad(true);
   branch->forward(zero).sum().backward();
   EXPECT_TRUE(at::isfinite(zero.grad()).all().item<bool>());
-}
-
-TEST_F(RestorationNetworks, SpectralLossDiffersFromPixelLossButComplexEqualsIt) {
-  auto a = at::rand({2, 3, 16, 16}), b = at::rand({2, 3, 16, 16});
-  const auto amplitude = reconstruction_loss(a, b, 1.0, SpectralLoss::kAmplitude);
-  const auto complex = reconstruction_loss(a, b, 1.0, SpectralLoss::kComplex);
-  EXPECT_NEAR(complex.spectral.item<double>(), complex.pixel.item<double>(), 1e-6);  // Parseval
-  EXPECT_GT(std::abs(amplitude.spectral.item<double>() - amplitude.pixel.item<double>()), 1e-3);
-  EXPECT_NEAR(amplitude.total.item<double>(), amplitude.pixel.item<double>() + amplitude.spectral.item<double>(), 1e-6);
-  // A circular shift changes pixels but not amplitudes.
-  const auto shifted = reconstruction_loss(at::roll(a, {3}, {3}), a, 1.0, SpectralLoss::kAmplitude);
-  EXPECT_GT(shifted.pixel.item<double>(), 1e-3);
-  EXPECT_NEAR(shifted.spectral.item<double>(), 0.0, 1e-9);
-  EXPECT_THROW(parse_spectral_loss("phase"), ConfigError);
-  EXPECT_THROW(reconstruction_loss(a, b.narrow(3, 0, 8), 1.0, SpectralLoss::kAmplitude), RunError);
 }
 
 TEST_F(RestorationNetworks, CostModelMatchesPublishedRestormerFlops) {

@@ -5,7 +5,7 @@
 // Training: pairs (input x̂ = SHR(x) supplied by the caller, target x = the real image).
 //   AdamW (β 0.9/0.999), cosine learning rate per step from lr to min_lr, gradient-norm clip,
 //   random patch crops and flips applied identically to input and target, loss Eq. 7
-//   (models/restoration/loss.h). After every epoch: validation loss, PSNR and SSIM on held-out
+//   (augmentations/frerec/rhm_loss.h). After every epoch: validation loss, PSNR and SSIM on held-out
 //   pairs (whole images, padded like inference), and an atomic checkpoint `last.pt`
 //   (+ `best.pt` on the best validation PSNR) under checkpoint_dir.
 // Determinism: the network is initialised from `seed`; every epoch's sample order, crops,
@@ -40,7 +40,7 @@
 #include "framework/core/context.h"
 #include "framework/core/image.h"
 
-namespace frerec::restoration {
+namespace frerec::rhm {
 
 // The `dae` section: training keys plus `network` (the frerec_dae schema: in_channels, dim,
 // num_blocks, num_refinement_blocks, heads, ffn_expansion_factor, bias, layernorm, fesa,
@@ -145,4 +145,4 @@ std::string checkpoint_fingerprint(const std::filesystem::path& checkpoint);
 double psnr(const Image& a, const Image& b);  // data range 1
 double ssim_gaussian(const Image& a, const Image& b);
 
-}  // namespace frerec::restoration
+}  // namespace frerec::rhm

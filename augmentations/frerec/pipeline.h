@@ -31,7 +31,7 @@
 #include "framework/core/context.h"
 #include "framework/core/image.h"
 
-namespace frerec::experiments {
+namespace frerec::pipeline {
 
 enum class FreRecStage { kShr, kRhm, kFull };
 FreRecStage parse_stage(const std::string& name);
@@ -40,12 +40,12 @@ const char* to_string(FreRecStage stage);
 struct FreRecSettings {
   FreRecStage stage = FreRecStage::kFull;
   shr::ShrOptions shr;
-  YAML::Node dae;  // validated restoration::dae_schema() mapping
+  YAML::Node dae;  // validated rhm::dae_schema() mapping
   std::vector<std::string> apply_to = {"synthetic", "real_train", "real_test"};
   int dae_val_images = 32;  // real images held out from DAE training for its validation
 };
 
-// Keys: shr (ShrOptions), dae (restoration::dae_schema, `network.fesa` default given),
+// Keys: shr (ShrOptions), dae (rhm::dae_schema, `network.fesa` default given),
 // apply_to, dae_val_images, synthetic_per_class.
 config::Schema frerec_schema(bool fesa);
 FreRecSettings frerec_settings_from(const config::Params& params, FreRecStage stage);
@@ -73,4 +73,4 @@ std::vector<Image> calibrated_synthetic(const std::vector<Image>& synthetic, con
 
 void register_frerec_methods();
 
-}  // namespace frerec::experiments
+}  // namespace frerec::pipeline

@@ -1,4 +1,4 @@
-#include "models/restoration/loss.h"
+#include "augmentations/frerec/rhm_loss.h"
 
 #include <ATen/ATen.h>
 #include <torch/fft.h>
@@ -6,7 +6,7 @@
 #include "framework/core/error.h"
 #include "models/restoration/torch_compat.h"
 
-namespace frerec::restoration {
+namespace frerec::rhm {
 
 SpectralLoss parse_spectral_loss(const std::string& name) {
   if (name == "amplitude") return SpectralLoss::kAmplitude;
@@ -32,4 +32,4 @@ LossTerms reconstruction_loss(const at::Tensor& prediction, const at::Tensor& ta
   return terms;
 }
 
-}  // namespace frerec::restoration
+}  // namespace frerec::rhm

@@ -1,4 +1,4 @@
-#include "models/generators/commands.h"
+#include "experiments/generator_commands.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -19,8 +19,19 @@
 #include "models/generators/sample_grid.h"
 #include "models/generators/sampler.h"
 
-namespace frerec::generators {
+namespace frerec::experiments {
 namespace fs = std::filesystem;
+using generators::gan_options_from;
+using generators::GanTrainData;
+using generators::GanTrainOptions;
+using generators::GanTrainResult;
+using generators::generator_schema;
+using generators::GeneratorInfo;
+using generators::GeneratorSampler;
+using generators::GridRow;
+using generators::resolve_generator_checkpoint;
+using generators::train_gan;
+using generators::write_image_grid;
 
 namespace {
 
@@ -192,4 +203,4 @@ int generator_sample_command(const GeneratorSampleArgs& args, const RunContext& 
   return 0;
 }
 
-}  // namespace frerec::generators
+}  // namespace frerec::experiments

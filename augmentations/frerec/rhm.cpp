@@ -1,4 +1,4 @@
-#include "models/restoration/dae_trainer.h"
+#include "augmentations/frerec/rhm.h"
 
 #include <ATen/ATen.h>
 #include <torch/nn/utils/clip_grad.h>
@@ -22,11 +22,22 @@
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
-#include "models/restoration/loss.h"
+#include "augmentations/frerec/rhm_loss.h"
 #include "models/restoration/restormer.h"
 #include "models/restoration/weights.h"
 
-namespace frerec::restoration {
+namespace frerec::rhm {
+using restoration::initialize_parameters;
+using restoration::load_named_state;
+using restoration::named_state;
+using restoration::NamedTensors;
+using restoration::paper_dae_options;
+using restoration::read_weights_h5;
+using restoration::Restormer;
+using restoration::RestormerOptions;
+using restoration::restormer_options_from;
+using restoration::frerec_dae_schema;
+
 namespace {
 
 constexpr const char* kCheckpointFormat = "frerec-dae-checkpoint-1";
@@ -558,4 +569,4 @@ std::string checkpoint_fingerprint(const std::filesystem::path& checkpoint) {
   return sha256_file(checkpoint.string());
 }
 
-}  // namespace frerec::restoration
+}  // namespace frerec::rhm

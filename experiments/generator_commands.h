@@ -23,7 +23,7 @@
 
 #include "framework/core/context.h"
 
-namespace frerec::generators {
+namespace frerec::experiments {
 
 struct GeneratorTrainArgs {
   std::filesystem::path config;
@@ -47,4 +47,4 @@ struct GeneratorSampleArgs {
 };
 int generator_sample_command(const GeneratorSampleArgs& args, const RunContext& context);
 
-}  // namespace frerec::generators
+}  // namespace frerec::experiments

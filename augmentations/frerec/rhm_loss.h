@@ -13,7 +13,7 @@
 
 #include <string>
 
-namespace frerec::restoration {
+namespace frerec::rhm {
 
 enum class SpectralLoss { kAmplitude, kComplex };
 SpectralLoss parse_spectral_loss(const std::string& name);  // "amplitude" | "complex"; ConfigError otherwise
@@ -25,4 +25,4 @@ struct LossTerms {
 LossTerms reconstruction_loss(const at::Tensor& prediction, const at::Tensor& target, double spectral_weight,
                               SpectralLoss spectral);
 
-}  // namespace frerec::restoration
+}  // namespace frerec::rhm

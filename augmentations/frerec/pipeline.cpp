@@ -1,4 +1,4 @@
-#include "experiments/frerec_pipeline.h"
+#include "augmentations/frerec/pipeline.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -9,7 +9,7 @@
 #include "augmentations/core/gda.h"
 #include "augmentations/method.h"
 #include "augmentations/sources.h"
-#include "experiments/tools.h"
+#include "augmentations/frerec/retrieval_cache.h"
 #include "framework/cache/artifact_cache.h"
 #include "framework/cache/hdf5_io.h"
 #include "framework/config/loader.h"
@@ -20,9 +20,9 @@
 #include "framework/metrics/metrics.h"
 #include "framework/spectral/spectrum.h"
 #include "framework/spectral/ssim.h"
-#include "models/restoration/dae_trainer.h"
+#include "augmentations/frerec/rhm.h"
 
-namespace frerec::experiments {
+namespace frerec::pipeline {
 namespace fs = std::filesystem;
 
 FreRecStage parse_stage(const std::string& name) {
@@ -42,7 +42,7 @@ const char* to_string(FreRecStage stage) {
 }
 
 config::Schema frerec_schema(bool fesa) {
-  config::Schema dae = restoration::dae_schema();
+  config::Schema dae = rhm::dae_schema();
   const config::Field* network = dae.find("network");
   FREREC_ASSERT(network && network->sub, "dae_schema has a network map");
   config::Schema net = *network->sub;
@@ -101,11 +101,11 @@ std::vector<Image> shr_images(const std::vector<Image>& images, const std::vecto
   return shr::shr_batch(images, real, neighbours, options, run.threads, index_offset);
 }
 
-restoration::DaeTrainOptions dae_options(const FreRecSettings& settings, int channels) {
+rhm::DaeTrainOptions dae_options(const FreRecSettings& settings, int channels) {
   YAML::Node dae = YAML::Clone(settings.dae);
   dae["network"]["in_channels"] = channels;
   if (dae["network"]["out_channels"]) dae["network"]["out_channels"] = channels;
-  return restoration::dae_options_from(config::Params(dae, "dae"));
+  return rhm::dae_options_from(config::Params(dae, "dae"));
 }
 
 }  // namespace
@@ -113,7 +113,7 @@ restoration::DaeTrainOptions dae_options(const FreRecSettings& settings, int cha
 fs::path trained_dae(const std::vector<Image>& real, const FreRecSettings& settings, const RunContext& run) {
   if (real.size() < 2) throw RunError("frerec: the DAE needs at least 2 real training images");
   const int channels = real.front().channels;
-  restoration::DaeTrainOptions options = dae_options(settings, channels);
+  rhm::DaeTrainOptions options = dae_options(settings, channels);
   const int held_out = std::min<int>(settings.dae_val_images, static_cast<int>(real.size()) / 5 + 1);
   ArtifactKey key{"dae", images_fingerprint(real),
                   fmt::format("shr={};dae={};val={}", settings.shr.canonical(), options.canonical(), held_out),
@@ -143,14 +143,14 @@ fs::path trained_dae(const std::vector<Image>& real, const FreRecSettings& setti
         return shr::apply_shr(target, picked, o, i);
       };
     };
-    restoration::DaePairs train, validation;
+    rhm::DaePairs train, validation;
     train.targets.assign(real.begin(), real.begin() + static_cast<long>(n_train));
     train.perturb = perturb_of(0);
     validation.targets.assign(real.begin() + static_cast<long>(n_train), real.end());
     validation.perturb = perturb_of(n_train);
     options.checkpoint_dir = work;
     std::unique_ptr<Progress> bar;
-    const auto result = restoration::train_dae(options, train, validation, run, [&](const restoration::DaeProgress& p) {
+    const auto result = rhm::train_dae(options, train, validation, run, [&](const rhm::DaeProgress& p) {
       if (!bar) bar = std::make_unique<Progress>("dae", static_cast<std::size_t>(p.total_steps), run.interactive);
       bar->set(static_cast<std::size_t>(p.step), fmt::format("epoch {}/{} loss {:.5f}", p.epoch, p.epochs, p.loss));
       if (p.epoch_end && !run.interactive)
@@ -188,7 +188,7 @@ std::vector<Image> calibrate(const std::vector<Image>& images, const std::vector
                              std::uint64_t index_offset, const RunContext& run) {
   if (images.empty()) return {};
   const std::string checkpoint_sha =
-      settings.stage == FreRecStage::kShr ? "none" : restoration::checkpoint_fingerprint(checkpoint);
+      settings.stage == FreRecStage::kShr ? "none" : rhm::checkpoint_fingerprint(checkpoint);
   ArtifactKey key{"calibrated", images_fingerprint(images) + ";" + images_fingerprint(real),
                   fmt::format("stage={};shr={};dae={};loo={};offset={}", to_string(settings.stage),
                               settings.shr.canonical(), checkpoint_sha, leave_one_out, index_offset),
@@ -200,7 +200,7 @@ std::vector<Image> calibrate(const std::vector<Image>& images, const std::vector
     std::vector<Image> out = images;
     if (settings.stage != FreRecStage::kRhm) out = shr_images(out, real, settings.shr, leave_one_out, index_offset, run);
     if (settings.stage != FreRecStage::kShr) {
-      const auto model = restoration::DaeModel::load(checkpoint, run.device);
+      const auto model = rhm::DaeModel::load(checkpoint, run.device);
       if (model.channels() != out.front().channels)
         throw RunError(fmt::format("frerec: the auto-encoder '{}' takes {} channels but the images have {}",
                                    checkpoint.string(), model.channels(), out.front().channels));
@@ -322,18 +322,25 @@ class FreRecMethod : public augmentations::Method {
 
 namespace {
 
+// Each variant with its place in the reports: GDA+FreRec is Table 2's last row, and the
+// Table 3 rows follow the paper (SHR, RHM w.o. FESA, RHM w. FESA, FreRec) plus our extra row.
 struct Variant {
   const char* name;
   FreRecStage stage;
   bool fesa;
   const char* description;
+  augmentations::ReportPlacement placement;
 };
 const Variant kVariants[] = {
-    {"gda_frerec", FreRecStage::kFull, true, "GDA+FreRec: SHR then RHM (FET/FESA auto-encoder) on synthetic and real images"},
-    {"gda_shr", FreRecStage::kShr, true, "Table 3: GDA with SHR only"},
-    {"gda_rhm", FreRecStage::kRhm, true, "Table 3: GDA with RHM (FESA auto-encoder), no SHR at inference"},
-    {"gda_rhm_restormer", FreRecStage::kRhm, false, "Table 3: GDA with RHM without FESA (plain Restormer), no SHR at inference"},
-    {"gda_shr_restormer", FreRecStage::kFull, false, "Table 3 extra row: SHR then plain-Restormer RHM"}};
+    {"gda_frerec", FreRecStage::kFull, true, "GDA+FreRec: SHR then RHM (FET/FESA auto-encoder) on synthetic and real images",
+     {100, 3, "FreRec"}},
+    {"gda_shr", FreRecStage::kShr, true, "Table 3: GDA with SHR only", {-1, 0, "SHR"}},
+    {"gda_rhm", FreRecStage::kRhm, true, "Table 3: GDA with RHM (FESA auto-encoder), no SHR at inference",
+     {-1, 2, "RHM w. FESA"}},
+    {"gda_rhm_restormer", FreRecStage::kRhm, false, "Table 3: GDA with RHM without FESA (plain Restormer), no SHR at inference",
+     {-1, 1, "RHM w.o. FESA"}},
+    {"gda_shr_restormer", FreRecStage::kFull, false, "Table 3 extra row: SHR then plain-Restormer RHM",
+     {-1, 4, "SHR + RHM w.o. FESA (extra)"}}};
 
 }  // namespace
 
@@ -359,7 +366,8 @@ void register_frerec_methods() {
         [stage, name](const config::Params& p) -> std::unique_ptr<augmentations::Method> {
           return std::make_unique<FreRecMethod>(p, stage, name);
         });
+    augmentations::set_report_placement(v.name, v.placement);
   }
 }
 
-}  // namespace frerec::experiments
+}  // namespace frerec::pipeline

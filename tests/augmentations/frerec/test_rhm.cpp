@@ -1,5 +1,7 @@
-// DAE training library: a short run lowers the validation loss, exact resume, inference
-// padding/shapes, checkpoints and weights I/O, and the bad-input errors.
+// RHM (augmentations/frerec/rhm.h, rhm_loss.h): a short run of the auto-encoder's training lowers
+// the validation loss, exact resume, inference padding/shapes, checkpoints and weights I/O,
+// the bad-input errors, and the loss of Eq. 7.
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/utils.h>
 #include <yaml-cpp/yaml.h>
@@ -9,13 +11,15 @@
 #include <fstream>
 #include <random>
 
+#include "augmentations/frerec/rhm.h"
+#include "augmentations/frerec/rhm_loss.h"
 #include "framework/core/error.h"
-#include "models/restoration/dae_trainer.h"
 #include "models/restoration/restormer.h"
 #include "models/restoration/weights.h"
 
-namespace frerec::restoration {
+namespace frerec::rhm {
 namespace {
+using namespace frerec::restoration;  // the networks RHM trains
 
 namespace fs = std::filesystem;
 
@@ -290,5 +294,21 @@ TEST_F(DaeTest, HdfWeightsRoundTripAndInitialiseTheDaeFromRestormer) {
   EXPECT_THROW(train_dae(options, train, val, context_), RunError);
 }
 
+// Eq. 7.
+TEST(RhmLoss, SpectralLossDiffersFromPixelLossButComplexEqualsIt) {
+  auto a = at::rand({2, 3, 16, 16}), b = at::rand({2, 3, 16, 16});
+  const auto amplitude = reconstruction_loss(a, b, 1.0, SpectralLoss::kAmplitude);
+  const auto complex = reconstruction_loss(a, b, 1.0, SpectralLoss::kComplex);
+  EXPECT_NEAR(complex.spectral.item<double>(), complex.pixel.item<double>(), 1e-6);  // Parseval
+  EXPECT_GT(std::abs(amplitude.spectral.item<double>() - amplitude.pixel.item<double>()), 1e-3);
+  EXPECT_NEAR(amplitude.total.item<double>(), amplitude.pixel.item<double>() + amplitude.spectral.item<double>(), 1e-6);
+  // A circular shift changes pixels but not amplitudes.
+  const auto shifted = reconstruction_loss(at::roll(a, {3}, {3}), a, 1.0, SpectralLoss::kAmplitude);
+  EXPECT_GT(shifted.pixel.item<double>(), 1e-3);
+  EXPECT_NEAR(shifted.spectral.item<double>(), 0.0, 1e-9);
+  EXPECT_THROW(parse_spectral_loss("phase"), ConfigError);
+  EXPECT_THROW(reconstruction_loss(a, b.narrow(3, 0, 8), 1.0, SpectralLoss::kAmplitude), RunError);
+}
+
 }  // namespace
-}  // namespace frerec::restoration
+}  // namespace frerec::rhm

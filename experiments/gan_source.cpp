@@ -15,10 +15,13 @@
 #include "datasets/dataset.h"
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
-#include "models/generators/register.h"
 #include "models/generators/sampler.h"
 
-namespace frerec::generators {
+namespace frerec::experiments {
+using generators::GeneratorInfo;
+using generators::GeneratorSampler;
+using generators::resolve_generator_checkpoint;
+
 namespace {
 
 constexpr const char* kSourceVersion = "gan-source/1";
@@ -131,4 +134,4 @@ void register_gan_source() {
       gan_source_schema(), make_gan_source);
 }
 
-}  // namespace frerec::generators
+}  // namespace frerec::experiments

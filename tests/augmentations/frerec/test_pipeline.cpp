@@ -1,0 +1,161 @@
+// The FreRec pipeline (augmentations/frerec/pipeline.h) on its own, without the CLI:
+// settings and their errors, the SHR stage against shr::shr_with_retrieval, the cache
+// round trip of calibrated images, and a tiny auto-encoder trained and applied by the rhm
+// and full stages.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "augmentations/frerec/pipeline.h"
+#include "augmentations/frerec/rhm.h"
+#include "augmentations/frerec/shr.h"
+#include "framework/cache/artifact_cache.h"
+#include "framework/config/schema.h"
+#include "framework/core/error.h"
+
+namespace frerec::pipeline {
+namespace {
+namespace fs = std::filesystem;
+
+// Smooth random images with some high-frequency texture, like small medical images.
+std::vector<Image> images(int n, std::uint64_t seed, int size = 16) {
+  std::mt19937_64 rng(seed);
+  std::vector<Image> out;
+  for (int i = 0; i < n; ++i) {
+    Image im(1, size, size);
+    const double fx = 0.2 + 0.05 * static_cast<double>(rng() % 8), phase = static_cast<double>(rng() % 100) / 10.0;
+    for (int y = 0; y < size; ++y)
+      for (int x = 0; x < size; ++x)
+        im.at(0, y, x) = static_cast<float>(0.5 + 0.3 * std::sin(fx * x + phase) * std::cos(0.3 * y) +
+                                            0.05 * (static_cast<double>(rng() >> 11) * 0x1.0p-53 - 0.5));
+    out.push_back(std::move(im));
+  }
+  return out;
+}
+
+// Validated FreRec settings with a tiny, fast auto-encoder.
+FreRecSettings settings(FreRecStage stage, const std::string& extra_yaml = "") {
+  YAML::Node node = YAML::Load(
+      "shr: {k: 3, ratio: 0.25}\n"
+      "dae: {epochs: 2, batch_size: 2, patch_size: 16, steps_per_epoch: 3, lr: 0.001,\n"
+      "      network: {dim: 8, num_blocks: [1, 1, 1, 1], num_refinement_blocks: 1, heads: [1, 1, 1, 1]}}\n"
+      "dae_val_images: 2\n" +
+      extra_yaml);
+  const YAML::Node validated = frerec_schema(true).validate(node, "", config::Provenance());
+  return frerec_settings_from(config::Params(validated, ""), stage);
+}
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("frerec_pipeline_test_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    cache_ = std::make_unique<ArtifactCache>(dir_ / "cache");
+    run_.cache_dir = dir_ / "cache";
+    run_.cache = cache_.get();
+  }
+  void TearDown() override {
+    cache_.reset();
+    fs::remove_all(dir_);
+  }
+  fs::path dir_;
+  std::unique_ptr<ArtifactCache> cache_;
+  RunContext run_;
+};
+
+double max_difference(const std::vector<Image>& a, const std::vector<Image>& b) {
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    for (std::size_t j = 0; j < a[i].data.size(); ++j)
+      worst = std::max(worst, static_cast<double>(std::fabs(a[i].data[j] - b[i].data[j])));
+  return worst;
+}
+
+TEST(PipelineSettings, StagesRoundTripAndBadNamesAreConfigErrors) {
+  for (const char* name : {"shr", "rhm", "full"}) EXPECT_STREQ(to_string(parse_stage(name)), name);
+  EXPECT_THROW(parse_stage("SHR"), ConfigError);
+}
+
+TEST(PipelineSettings, ApplyToNamesOnlyTheThreeSets) {
+  EXPECT_EQ(settings(FreRecStage::kFull).apply_to, (std::vector<std::string>{"synthetic", "real_train", "real_test"}));
+  try {
+    settings(FreRecStage::kFull, "apply_to: [synthetic, validation]\n");
+    FAIL() << "apply_to: validation was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("validation"), std::string::npos) << e.what();
+  }
+}
+
+TEST(PipelineSettings, TheRegisteredVariantsChooseStageAndNetwork) {
+  const YAML::Node defaults = frerec_schema(true).validate(YAML::Node(YAML::NodeType::Map), "", config::Provenance());
+  const config::Params params(defaults, "");
+  EXPECT_EQ(frerec_method_settings("gda_frerec", params)->stage, FreRecStage::kFull);
+  EXPECT_EQ(frerec_method_settings("gda_shr", params)->stage, FreRecStage::kShr);
+  EXPECT_EQ(frerec_method_settings("gda_rhm", params)->stage, FreRecStage::kRhm);
+  EXPECT_EQ(frerec_method_settings("gda_rhm_restormer", params)->stage, FreRecStage::kRhm);
+  EXPECT_FALSE(frerec_method_settings("gda", params).has_value());
+  EXPECT_FALSE(frerec_method_settings("raw", params).has_value());
+}
+
+TEST(PipelineSettings, FingerprintSeesEveryPixelAndTheOrder) {
+  auto a = images(3, 1);
+  const std::string base = images_fingerprint(a);
+  EXPECT_EQ(images_fingerprint(images(3, 1)), base);
+  auto changed = a;
+  changed[2].data[17] += 1e-6f;
+  EXPECT_NE(images_fingerprint(changed), base);
+  std::swap(a[0], a[1]);
+  EXPECT_NE(images_fingerprint(a), base);
+}
+
+TEST_F(PipelineTest, ShrStageIsShrWithRetrievalAndComesBackFromTheCache) {
+  const auto real = images(12, 2), synthetic = images(5, 3);
+  const FreRecSettings s = settings(FreRecStage::kShr);
+  const auto first = calibrate(synthetic, real, s, {}, false, 0, run_);
+  const auto direct = shr::shr_with_retrieval(synthetic, real, s.shr, 1);
+  ASSERT_EQ(first.size(), synthetic.size());
+  EXPECT_EQ(max_difference(first, direct), 0.0);
+  EXPECT_GT(max_difference(first, synthetic), 1e-4) << "SHR left the images unchanged";
+  // A second call reads the calibrated artifact: the same bytes, and a new offset gives new ε.
+  const auto again = calibrate(synthetic, real, s, {}, false, 0, run_);
+  EXPECT_EQ(max_difference(again, first), 0.0);
+  const auto shifted = calibrate(synthetic, real, s, {}, false, 7, run_);
+  EXPECT_GT(max_difference(shifted, first), 0.0);
+  EXPECT_TRUE(calibrate({}, real, s, {}, false, 0, run_).empty());
+}
+
+TEST_F(PipelineTest, LeaveOneOutNeverUsesTheImageAsItsOwnNeighbour) {
+  const auto real = images(8, 4);
+  const FreRecSettings s = settings(FreRecStage::kShr);
+  const auto loo = calibrate(real, real, s, {}, true, 0, run_);
+  const auto direct = shr::shr_with_retrieval(real, real, s.shr, 1, true);
+  EXPECT_EQ(max_difference(loo, direct), 0.0);
+  EXPECT_GT(max_difference(loo, calibrate(real, real, s, {}, false, 0, run_)), 0.0);
+}
+
+TEST_F(PipelineTest, TheTrainedAutoEncoderIsCachedAndTheStagesDiffer) {
+  const auto real = images(10, 5), synthetic = images(4, 6);
+  const FreRecSettings full = settings(FreRecStage::kFull);
+  const fs::path checkpoint = trained_dae(real, full, run_);
+  ASSERT_TRUE(fs::exists(checkpoint));
+  EXPECT_EQ(rhm::dae_history(checkpoint).size(), 2u);
+  EXPECT_EQ(trained_dae(real, full, run_), checkpoint) << "the second call retrained instead of reading the cache";
+
+  const auto shr_only = calibrate(synthetic, real, settings(FreRecStage::kShr), {}, false, 0, run_);
+  const auto rhm_only = calibrate(synthetic, real, settings(FreRecStage::kRhm), checkpoint, false, 0, run_);
+  const auto both = calibrate(synthetic, real, full, checkpoint, false, 0, run_);
+  // full = A(SHR(x)): the model applied to the SHR stage's output.
+  const auto model = rhm::DaeModel::load(checkpoint);
+  EXPECT_LT(max_difference(both, model.restore(shr_only, 8)), 1e-6);
+  EXPECT_LT(max_difference(rhm_only, model.restore(synthetic, 8)), 1e-6);
+  EXPECT_GT(max_difference(both, shr_only), 0.0);
+  EXPECT_GT(max_difference(rhm_only, synthetic), 0.0);
+  EXPECT_THROW(trained_dae({real.front()}, full, run_), RunError);
+}
+
+}  // namespace
+}  // namespace frerec::pipeline

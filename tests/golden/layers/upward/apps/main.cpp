@@ -1,0 +1,4 @@
+#include "experiments/register.h"
+#include "framework/core/ok.h"
+#include "models/generators/gan.h"
+#include <vector>

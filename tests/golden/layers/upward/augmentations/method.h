@@ -1,0 +1,3 @@
+#include "models/generators/gan.h"
+#include "datasets/dataset.h"
+#include "augmentations/method.h"

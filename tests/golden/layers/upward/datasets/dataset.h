@@ -1,0 +1,2 @@
+#include "framework/core/ok.h"
+#include "datasets/dataset.h"

@@ -1,0 +1,2 @@
+#include "augmentations/method.h"
+#include "models/generators/gan.h"

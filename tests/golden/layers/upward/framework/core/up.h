@@ -1,0 +1,3 @@
+#pragma once
+#include "framework/core/ok.h"
+#include "experiments/register.h"
