@@ -4,8 +4,6 @@
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
-#include <torch/serialize/input-archive.h>
-#include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
 
 #include <nlohmann/json.hpp>
@@ -16,12 +14,14 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
+#include "framework/train/checkpoint.h"
 #include "augmentations/frerec/rhm_loss.h"
 #include "models/restoration/restormer.h"
 #include "models/restoration/weights.h"
@@ -152,9 +152,9 @@ nlohmann::json history_json(const std::vector<DaeEpochStats>& history) {
   return out;
 }
 
-std::vector<DaeEpochStats> history_from(const std::string& text) {
+std::vector<DaeEpochStats> history_from(const nlohmann::json& entries) {
   std::vector<DaeEpochStats> history;
-  for (const auto& j : nlohmann::json::parse(text)) {
+  for (const auto& j : entries) {
     DaeEpochStats s;
     s.epoch = j.at("epoch");
     s.train_loss = j.at("train_loss");
@@ -171,35 +171,37 @@ std::vector<DaeEpochStats> history_from(const std::string& text) {
   return history;
 }
 
-void save_checkpoint(const std::filesystem::path& path, const Restormer& net, torch::optim::Optimizer* optimizer,
+// Checkpoints: the shared format (framework/train/checkpoint.h), kind "dae", module "model",
+// optimizer "adamw"; meta holds the architecture (YAML), the training config, epoch, global
+// step and the learning curve. Checkpoints of the earlier DAE-only format (a dict with format
+// "frerec-dae-checkpoint-1") are still read, so calibrated folders made before keep working.
+constexpr const char* kKind = "dae";
+constexpr const char* kLegacyFormat = "frerec-dae-checkpoint-1";
+
+struct DaeCheckpoint {
+  std::string architecture, train_config;
+  TrainState state;
+  NamedTensors model;
+  std::optional<train::Checkpoint> shared;  // absent for the legacy format
+};
+
+void save_checkpoint(const std::filesystem::path& path, const Restormer& net, const torch::optim::Optimizer* optimizer,
                      const std::string& train_config, const TrainState& state) {
-  c10::Dict<std::string, at::Tensor> model;
-  for (const auto& [key, tensor] : named_state(*net)) model.insert(key, tensor.detach().to(at::kCPU).clone());
-  c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
-  dict.insert("format", std::string(kCheckpointFormat));
-  dict.insert("architecture", net->options().to_yaml());
-  dict.insert("train_config", train_config);
-  dict.insert("epoch", static_cast<int64_t>(state.epoch));
-  dict.insert("global_step", state.global_step);
-  dict.insert("history", history_json(state.history).dump());
-  dict.insert("model", model);
-  if (optimizer) {
-    torch::serialize::OutputArchive archive;
-    optimizer->save(archive);
-    std::ostringstream bytes;
-    archive.save_to(bytes);
-    const std::string data = bytes.str();
-    dict.insert("optimizer", at::from_blob(const_cast<char*>(data.data()), {static_cast<int64_t>(data.size())},
-                                           at::kByte)
-                                 .clone());
-  }
-  const std::vector<char> pickled = torch::pickle_save(c10::IValue(dict));
-  std::filesystem::create_directories(path.parent_path());
-  write_file_atomic(path, std::string(pickled.begin(), pickled.end()));
+  train::Checkpoint checkpoint;
+  checkpoint.kind = kKind;
+  checkpoint.fingerprint = sha256_hex(train_config);
+  checkpoint.meta = {{"architecture", net->options().to_yaml()},
+                     {"train_config", train_config},
+                     {"epoch", state.epoch},
+                     {"global_step", state.global_step},
+                     {"history", history_json(state.history)}};
+  checkpoint.add_module("model", *net);
+  if (optimizer) checkpoint.add_optimizer("adamw", *optimizer);
+  checkpoint.add_rng();
+  train::write_checkpoint(path, checkpoint);
 }
 
-c10::impl::GenericDict read_checkpoint(const std::filesystem::path& path) {
-  if (!std::filesystem::exists(path)) throw RunError("dae: checkpoint " + path.string() + " does not exist");
+DaeCheckpoint read_legacy_checkpoint(const std::filesystem::path& path) {
   const std::string bytes = read_file(path);
   c10::IValue value;
   try {
@@ -209,16 +211,37 @@ c10::impl::GenericDict read_checkpoint(const std::filesystem::path& path) {
                    std::string(e.what()).substr(0, 200) + ")");
   }
   if (!value.isGenericDict()) throw RunError("dae: checkpoint " + path.string() + " is not a FreRec DAE checkpoint");
-  auto dict = value.toGenericDict();
-  if (!dict.contains("format") || dict.at("format").toStringRef() != kCheckpointFormat)
-    throw RunError("dae: checkpoint " + path.string() + " has an unknown format (expected " + kCheckpointFormat + ")");
-  return dict;
+  const auto dict = value.toGenericDict();
+  if (!dict.contains("format") || dict.at("format").toStringRef() != kLegacyFormat)
+    throw RunError("dae: checkpoint " + path.string() + " has an unknown format (expected " + train::kCheckpointFormat +
+                   " or " + kLegacyFormat + ")");
+  DaeCheckpoint out;
+  out.architecture = dict.at("architecture").toStringRef();
+  out.train_config = dict.at("train_config").toStringRef();
+  out.state.epoch = static_cast<int>(dict.at("epoch").toInt());
+  out.state.global_step = dict.at("global_step").toInt();
+  out.state.history = history_from(nlohmann::json::parse(dict.at("history").toStringRef()));
+  for (const auto& item : dict.at("model").toGenericDict()) out.model[item.key().toStringRef()] = item.value().toTensor();
+  return out;
 }
 
-NamedTensors checkpoint_model(const c10::impl::GenericDict& dict) {
-  NamedTensors state;
-  for (const auto& item : dict.at("model").toGenericDict()) state[item.key().toStringRef()] = item.value().toTensor();
-  return state;
+DaeCheckpoint read_dae_checkpoint(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path)) throw RunError("dae: checkpoint " + path.string() + " does not exist");
+  if (!train::is_checkpoint(path)) return read_legacy_checkpoint(path);
+  DaeCheckpoint out;
+  out.shared = train::read_checkpoint(path, kKind, "dae");
+  const nlohmann::json& meta = out.shared->meta;
+  try {
+    out.architecture = meta.at("architecture").get<std::string>();
+    out.train_config = meta.at("train_config").get<std::string>();
+    out.state.epoch = meta.at("epoch").get<int>();
+    out.state.global_step = meta.at("global_step").get<std::int64_t>();
+    out.state.history = history_from(meta.at("history"));
+  } catch (const nlohmann::json::exception& e) {
+    throw RunError("dae: checkpoint " + path.string() + " has an incomplete meta record (" + e.what() + ")");
+  }
+  out.model = out.shared->module("model");
+  return out;
 }
 
 }  // namespace
@@ -314,209 +337,272 @@ double ssim_gaussian(const Image& a, const Image& b) {
 }
 
 // ---------------------------------------------------------------- training
-DaeTrainResult train_dae(const DaeTrainOptions& options, const DaePairs& train, const DaePairs& validation,
-                         const RunContext& context, const DaeProgressFn& progress) {
+namespace {
+
+// Refuses pairs the network cannot train on, naming the image.
+void check_pairs(const DaePairs& pairs, const std::string& what, const RestormerOptions& arch) {
+  if (pairs.size() == 0) throw RunError("dae: no " + what + " images (give at least one real image)");
+  if (!pairs.perturb && pairs.inputs.size() != pairs.targets.size())
+    throw RunError("dae: " + what + " has " + std::to_string(pairs.inputs.size()) + " inputs for " +
+                   std::to_string(pairs.targets.size()) + " targets (give one perturbed input per image or a perturb function)");
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    const Image& t = pairs.targets[i];
+    if (t.channels != arch.in_channels)
+      throw RunError("dae: " + what + " image " + std::to_string(i) + " has " + std::to_string(t.channels) +
+                     " channel(s) but network.in_channels=" + std::to_string(arch.in_channels) +
+                     " (set network.in_channels to the images' channel count)");
+    if (!pairs.inputs.empty() && !pairs.inputs[i].same_shape(t))
+      throw RunError("dae: " + what + " pair " + std::to_string(i) + ": input and target differ in shape");
+  }
+}
+
+// One training run: the network, its optimiser, the schedule, the state that is checkpointed,
+// and the fixed validation pairs.
+struct DaeRun {
+  DaeRun(const DaeTrainOptions& o, const DaePairs& t, const DaeProgressFn& p) : options(o), train(t), progress(p) {}
+  const DaeTrainOptions& options;
+  const DaePairs& train;
+  const DaeProgressFn& progress;
+  SpectralLoss spectral = SpectralLoss::kAmplitude;
+  RestormerOptions arch;
+  torch::Device device{torch::kCPU};
+  Restormer net{nullptr};
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::int64_t steps_per_epoch = 0, total_steps = 0;
+  std::string train_config;
+  std::filesystem::path last, best;
+  TrainState state;
+  std::vector<Image> val_inputs;
+  std::vector<at::Tensor> val_targets;
+  double input_psnr = 0;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::int64_t first_step = 0;  // steps run before this process (a resumed run)
+};
+
+// Validates the options and pairs, builds and initialises the network and its optimiser.
+void set_up(DaeRun& run, const DaePairs& validation, const RunContext& context) {
+  const DaeTrainOptions& options = run.options;
   options.validate();
-  torch::AutoGradMode enable_grad(true);  // the caller may be inside a NoGradGuard
-  const SpectralLoss spectral = parse_spectral_loss(options.spectral_loss);
-  const RestormerOptions arch =
-      options.network_yaml.empty() ? paper_dae_options() : RestormerOptions::from_yaml(options.network_yaml);
+  run.spectral = parse_spectral_loss(options.spectral_loss);
+  run.arch = options.network_yaml.empty() ? paper_dae_options() : RestormerOptions::from_yaml(options.network_yaml);
   torch::set_num_threads(std::max(1, context.threads));
-  const torch::Device device(context.device);
-
-  auto check_pairs = [&](const DaePairs& pairs, const std::string& what) {
-    if (pairs.size() == 0) throw RunError("dae: no " + what + " images (give at least one real image)");
-    if (!pairs.perturb && pairs.inputs.size() != pairs.targets.size())
-      throw RunError("dae: " + what + " has " + std::to_string(pairs.inputs.size()) + " inputs for " +
-                     std::to_string(pairs.targets.size()) + " targets (give one perturbed input per image or a perturb function)");
-    for (std::size_t i = 0; i < pairs.size(); ++i) {
-      const Image& t = pairs.targets[i];
-      if (t.channels != arch.in_channels)
-        throw RunError("dae: " + what + " image " + std::to_string(i) + " has " + std::to_string(t.channels) +
-                       " channel(s) but network.in_channels=" + std::to_string(arch.in_channels) +
-                       " (set network.in_channels to the images' channel count)");
-      if (!pairs.inputs.empty() && !pairs.inputs[i].same_shape(t))
-        throw RunError("dae: " + what + " pair " + std::to_string(i) + ": input and target differ in shape");
-    }
-  };
-  check_pairs(train, "training");
-  check_pairs(validation, "validation");
-  for (std::size_t i = 0; i < train.size(); ++i)
-    if (train.targets[i].height < options.patch_size || train.targets[i].width < options.patch_size)
+  run.device = torch::Device(context.device);
+  check_pairs(run.train, "training", run.arch);
+  check_pairs(validation, "validation", run.arch);
+  for (std::size_t i = 0; i < run.train.size(); ++i)
+    if (run.train.targets[i].height < options.patch_size || run.train.targets[i].width < options.patch_size)
       throw ConfigError("dae: patch_size=" + std::to_string(options.patch_size) + " exceeds training image " +
-                        std::to_string(i) + " (" + std::to_string(train.targets[i].height) + "x" +
-                        std::to_string(train.targets[i].width) + "); lower patch_size");
+                        std::to_string(i) + " (" + std::to_string(run.train.targets[i].height) + "x" +
+                        std::to_string(run.train.targets[i].width) + "); lower patch_size");
 
-  Restormer net(arch);
-  initialize_parameters(*net, options.seed);
+  run.net = Restormer(run.arch);
+  initialize_parameters(*run.net, options.seed);
   if (!options.init_weights.empty()) {
-    const auto report = load_named_state(*net, read_weights_h5(options.init_weights), false, options.init_weights);
+    const auto report = load_named_state(*run.net, read_weights_h5(options.init_weights), false, options.init_weights);
     spdlog::info("dae: initialised from {}: {}", options.init_weights, report.summary());
   }
   if (options.zero_init_output) {
     torch::NoGradGuard no_grad;
-    for (auto& item : net->named_parameters())
+    for (auto& item : run.net->named_parameters())
       if (item.key().rfind("output.", 0) == 0) item.value().zero_();
   }
-  net->to(device);
-  net->train();
-  torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(options.lr)
-                                                       .betas({0.9, 0.999})
-                                                       .weight_decay(options.weight_decay));
+  run.net->to(run.device);
+  run.net->train();
+  run.optimizer = std::make_unique<torch::optim::AdamW>(
+      run.net->parameters(), torch::optim::AdamWOptions(options.lr).betas({0.9, 0.999}).weight_decay(options.weight_decay));
+  run.steps_per_epoch = options.steps_per_epoch > 0
+                            ? options.steps_per_epoch
+                            : (static_cast<std::int64_t>(run.train.size()) + options.batch_size - 1) / options.batch_size;
+  run.total_steps = run.steps_per_epoch * options.epochs;
+  run.train_config = options.canonical();
+}
 
-  const std::int64_t steps_per_epoch =
-      options.steps_per_epoch > 0 ? options.steps_per_epoch
-                                  : (static_cast<std::int64_t>(train.size()) + options.batch_size - 1) / options.batch_size;
-  const std::int64_t total_steps = steps_per_epoch * options.epochs;
-  const std::string train_config = options.canonical();
+// Continues from checkpoint_dir/last.pt when it exists (and resume is on).
+bool resume(DaeRun& run) {
+  if (run.options.checkpoint_dir.empty()) return false;
+  run.last = run.options.checkpoint_dir / "last.pt";
+  run.best = run.options.checkpoint_dir / "best.pt";
+  if (!run.options.resume || !std::filesystem::exists(run.last)) return false;
+  const DaeCheckpoint stored = read_dae_checkpoint(run.last);
+  if (!stored.shared)
+    throw RunError("dae: " + run.last.string() +
+                   " is in the earlier DAE-only checkpoint format, which can be applied but not resumed; use another "
+                   "checkpoint_dir or resume: false");
+  if (stored.shared->fingerprint != sha256_hex(run.train_config))
+    throw RunError("dae: " + run.last.string() +
+                   " was written with another training config; use another checkpoint_dir or resume: false");
+  load_named_state(*run.net, stored.model, true, run.last.string());
+  stored.shared->load_optimizer("adamw", *run.optimizer, run.device);
+  run.state = stored.state;
+  spdlog::info("dae: resumed from {} at epoch {}", run.last.string(), run.state.epoch);
+  return true;
+}
 
-  DaeTrainResult result;
-  TrainState state;
-  std::filesystem::path last, best;
-  if (!options.checkpoint_dir.empty()) {
-    last = options.checkpoint_dir / "last.pt";
-    best = options.checkpoint_dir / "best.pt";
-    result.last_checkpoint = last;
-    result.best_checkpoint = best;
-    if (options.resume && std::filesystem::exists(last)) {
-      auto dict = read_checkpoint(last);
-      if (dict.at("train_config").toStringRef() != train_config)
-        throw RunError("dae: " + last.string() +
-                       " was written with another training config; use another checkpoint_dir or resume: false");
-      load_named_state(*net, checkpoint_model(dict), true, last.string());
-      auto bytes = dict.at("optimizer").toTensor().contiguous();
-      torch::serialize::InputArchive archive;
-      archive.load_from(static_cast<const char*>(bytes.data_ptr()), static_cast<size_t>(bytes.numel()), device);
-      optimizer.load(archive);
-      state.epoch = static_cast<int>(dict.at("epoch").toInt());
-      state.global_step = dict.at("global_step").toInt();
-      state.history = history_from(dict.at("history").toStringRef());
-      result.resumed = true;
-      spdlog::info("dae: resumed from {} at epoch {}", last.string(), state.epoch);
-    }
-  }
-  result.start_epoch = state.epoch;
-
-  // Validation inputs are fixed for the whole run.
-  std::vector<Image> val_inputs(validation.size());
+// Validation inputs are fixed for the whole run (perturbed with seed hash(seed, "va", index)).
+void prepare_validation(DaeRun& run, const DaePairs& validation) {
+  run.val_inputs.resize(validation.size());
   for (std::size_t i = 0; i < validation.size(); ++i)
-    val_inputs[i] = validation.perturb ? validation.perturb(i, validation.targets[i], mix(mix(options.seed, 0x7661ULL), i))
-                                       : validation.inputs[i];
-  std::vector<at::Tensor> val_targets;
-  double input_psnr = 0;
+    run.val_inputs[i] = validation.perturb
+                            ? validation.perturb(i, validation.targets[i], mix(mix(run.options.seed, 0x7661ULL), i))
+                            : validation.inputs[i];
   for (std::size_t i = 0; i < validation.size(); ++i) {
-    val_targets.push_back(to_tensor(validation.targets[i]));
-    input_psnr += psnr_tensor(to_tensor(val_inputs[i]), val_targets.back()) / static_cast<double>(validation.size());
+    run.val_targets.push_back(to_tensor(validation.targets[i]));
+    run.input_psnr +=
+        psnr_tensor(to_tensor(run.val_inputs[i]), run.val_targets.back()) / static_cast<double>(validation.size());
   }
+}
+
+// ETA from the steps run in this process (a resumed run does not count the earlier ones).
+DaeProgress progress_info(const DaeRun& run, int epoch, double loss, double lr) {
+  DaeProgress info;
+  info.epoch = epoch + 1;
+  info.epochs = run.options.epochs;
+  info.step = run.state.global_step;
+  info.total_steps = run.total_steps;
+  info.loss = loss;
+  info.lr = lr;
+  info.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run.start).count();
+  const double done = static_cast<double>(std::max<std::int64_t>(1, run.state.global_step - run.first_step));
+  info.eta_seconds = info.elapsed_seconds / done * static_cast<double>(run.total_steps - run.state.global_step);
+  return info;
+}
+
+// The sample order of an epoch: reshuffled permutations of the pairs until every step has a batch.
+std::vector<std::size_t> epoch_order(const DaeRun& run, std::mt19937_64& rng) {
+  std::vector<std::size_t> order;
+  while (static_cast<std::int64_t>(order.size()) < run.steps_per_epoch * run.options.batch_size) {
+    std::vector<std::size_t> perm(run.train.size());
+    std::iota(perm.begin(), perm.end(), 0);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    order.insert(order.end(), perm.begin(), perm.end());
+  }
+  return order;
+}
+
+// Random patches (same crop and flips for input and target) of the pairs order[first..].
+std::pair<at::Tensor, at::Tensor> patch_batch(const DaeRun& run, int epoch, const std::vector<std::size_t>& order,
+                                              std::size_t first, std::mt19937_64& rng) {
+  const DaeTrainOptions& options = run.options;
+  const int64_t p = options.patch_size;
+  auto inputs = at::empty({options.batch_size, run.arch.in_channels, p, p}, at::kFloat);
+  auto targets = at::empty_like(inputs);
+  for (int b = 0; b < options.batch_size; ++b) {
+    const std::size_t index = order[first + static_cast<std::size_t>(b)];
+    const Image& target = run.train.targets[index];
+    const Image input = run.train.perturb ? run.train.perturb(index, target, mix(mix(options.seed, epoch + 1), index))
+                                          : run.train.inputs[index];
+    if (!input.same_shape(target))
+      throw RunError("dae: perturbed input of training image " + std::to_string(index) + " changed its shape");
+    const int64_t y0 = static_cast<int64_t>(rng() % static_cast<std::uint64_t>(target.height - p + 1));
+    const int64_t x0 = static_cast<int64_t>(rng() % static_cast<std::uint64_t>(target.width - p + 1));
+    const bool flip_h = options.flips && (rng() & 1ULL), flip_v = options.flips && (rng() & 1ULL);
+    auto crop = [&](const Image& image) {
+      auto t = to_tensor(image).narrow(1, y0, p).narrow(2, x0, p);
+      if (flip_h) t = t.flip({2});
+      if (flip_v) t = t.flip({1});
+      return t;
+    };
+    inputs[b].copy_(crop(input));
+    targets[b].copy_(crop(target));
+  }
+  return {inputs, targets};
+}
+
+// One optimisation step at the cosine learning rate of the current global step; returns the
+// loss terms and sets `lr`.
+LossTerms train_step(DaeRun& run, const at::Tensor& inputs, const at::Tensor& targets, double& lr) {
+  const DaeTrainOptions& options = run.options;
+  const double progress_fraction = static_cast<double>(run.state.global_step) / static_cast<double>(run.total_steps);
+  lr = options.min_lr + 0.5 * (options.lr - options.min_lr) * (1 + std::cos(std::acos(-1.0) * progress_fraction));
+  for (auto& group : run.optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  run.optimizer->zero_grad();
+  auto prediction = run.net->forward(inputs.to(run.device));
+  auto terms = reconstruction_loss(prediction, targets.to(run.device), options.spectral_weight, run.spectral);
+  return terms;
+}
+
+// The training half of an epoch; fills the train_* fields and lr of `stats`.
+void train_epoch(DaeRun& run, int epoch, DaeEpochStats& stats) {
+  const DaeTrainOptions& options = run.options;
+  std::mt19937_64 rng(mix(options.seed, static_cast<std::uint64_t>(epoch) + 1));
+  const std::vector<std::size_t> order = epoch_order(run, rng);
+  double sum_loss = 0, sum_pixel = 0, sum_spectral = 0, lr = options.lr;
+  for (std::int64_t step = 0; step < run.steps_per_epoch; ++step) {
+    const auto [inputs, targets] = patch_batch(run, epoch, order, static_cast<std::size_t>(step * options.batch_size), rng);
+    const LossTerms terms = train_step(run, inputs, targets, lr);
+    const double loss_value = terms.total.item<double>();
+    if (!std::isfinite(loss_value))
+      throw RunError("dae: training loss became " + std::to_string(loss_value) + " at epoch " +
+                     std::to_string(epoch + 1) + " step " + std::to_string(step + 1) + "; lower lr");
+    terms.total.backward();
+    if (options.grad_clip > 0) torch::nn::utils::clip_grad_norm_(run.net->parameters(), options.grad_clip);
+    run.optimizer->step();
+    ++run.state.global_step;
+    sum_loss += loss_value;
+    sum_pixel += terms.pixel.item<double>();
+    sum_spectral += terms.spectral.item<double>();
+    if (run.progress) run.progress(progress_info(run, epoch, loss_value, lr));
+  }
+  stats.epoch = epoch + 1;
+  stats.train_loss = sum_loss / static_cast<double>(run.steps_per_epoch);
+  stats.train_pixel = sum_pixel / static_cast<double>(run.steps_per_epoch);
+  stats.train_spectral = sum_spectral / static_cast<double>(run.steps_per_epoch);
+  stats.lr = lr;
+}
+
+// Loss, PSNR and SSIM of the whole validation images (padded like inference).
+void validate(DaeRun& run, DaeEpochStats& stats) {
+  stats.input_psnr = run.input_psnr;
+  const auto outputs = restore_tensors(run.net, run.val_inputs, run.options.val_batch_size, run.device);
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const double n = static_cast<double>(outputs.size());
+    auto terms = reconstruction_loss(outputs[i].unsqueeze(0), run.val_targets[i].unsqueeze(0),
+                                     run.options.spectral_weight, run.spectral);
+    stats.val_loss += terms.total.item<double>() / n;
+    stats.val_psnr += psnr_tensor(outputs[i], run.val_targets[i]) / n;
+    stats.val_ssim += ssim_tensor(outputs[i], run.val_targets[i]) / n;
+  }
+}
+
+}  // namespace
+
+DaeTrainResult train_dae(const DaeTrainOptions& options, const DaePairs& train, const DaePairs& validation,
+                         const RunContext& context, const DaeProgressFn& progress) {
+  torch::AutoGradMode enable_grad(true);  // the caller may be inside a NoGradGuard
+  DaeRun run(options, train, progress);
+  set_up(run, validation, context);
+  DaeTrainResult result;
+  result.resumed = resume(run);
+  result.last_checkpoint = run.last;
+  result.best_checkpoint = run.best;
+  result.start_epoch = run.state.epoch;
+  prepare_validation(run, validation);
 
   double best_psnr = -1e300;
-  for (const auto& s : state.history) best_psnr = std::max(best_psnr, s.val_psnr);
-  const auto run_start = std::chrono::steady_clock::now();
-  const std::int64_t first_step = state.global_step;
-  const int64_t p = options.patch_size, channels = arch.in_channels;
-  // ETA from the steps run in this process (a resumed run does not count the earlier ones).
-  auto progress_info = [&](int epoch, double loss, double lr) {
-    DaeProgress info;
-    info.epoch = epoch + 1;
-    info.epochs = options.epochs;
-    info.step = state.global_step;
-    info.total_steps = total_steps;
-    info.loss = loss;
-    info.lr = lr;
-    info.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-    const double done = static_cast<double>(std::max<std::int64_t>(1, state.global_step - first_step));
-    info.eta_seconds = info.elapsed_seconds / done * static_cast<double>(total_steps - state.global_step);
-    return info;
-  };
-
-  for (int epoch = state.epoch; epoch < options.epochs; ++epoch) {
+  for (const auto& s : run.state.history) best_psnr = std::max(best_psnr, s.val_psnr);
+  run.start = std::chrono::steady_clock::now();
+  run.first_step = run.state.global_step;
+  for (int epoch = run.state.epoch; epoch < options.epochs; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
-    std::mt19937_64 rng(mix(options.seed, static_cast<std::uint64_t>(epoch) + 1));
-    std::vector<std::size_t> order;
-    while (static_cast<std::int64_t>(order.size()) < steps_per_epoch * options.batch_size) {
-      std::vector<std::size_t> perm(train.size());
-      std::iota(perm.begin(), perm.end(), 0);
-      std::shuffle(perm.begin(), perm.end(), rng);
-      order.insert(order.end(), perm.begin(), perm.end());
-    }
-    double sum_loss = 0, sum_pixel = 0, sum_spectral = 0, lr = options.lr;
-    for (std::int64_t step = 0; step < steps_per_epoch; ++step) {
-      auto inputs = at::empty({options.batch_size, channels, p, p}, at::kFloat);
-      auto targets = at::empty_like(inputs);
-      for (int b = 0; b < options.batch_size; ++b) {
-        const std::size_t index = order[static_cast<std::size_t>(step * options.batch_size + b)];
-        const Image& target = train.targets[index];
-        const Image input = train.perturb ? train.perturb(index, target, mix(mix(options.seed, epoch + 1), index))
-                                          : train.inputs[index];
-        if (!input.same_shape(target))
-          throw RunError("dae: perturbed input of training image " + std::to_string(index) + " changed its shape");
-        const int64_t y0 = static_cast<int64_t>(rng() % static_cast<std::uint64_t>(target.height - p + 1));
-        const int64_t x0 = static_cast<int64_t>(rng() % static_cast<std::uint64_t>(target.width - p + 1));
-        const bool flip_h = options.flips && (rng() & 1ULL), flip_v = options.flips && (rng() & 1ULL);
-        auto crop = [&](const Image& image) {
-          auto t = to_tensor(image).narrow(1, y0, p).narrow(2, x0, p);
-          if (flip_h) t = t.flip({2});
-          if (flip_v) t = t.flip({1});
-          return t;
-        };
-        inputs[b].copy_(crop(input));
-        targets[b].copy_(crop(target));
-      }
-      const double progress_fraction = static_cast<double>(state.global_step) / static_cast<double>(total_steps);
-      lr = options.min_lr + 0.5 * (options.lr - options.min_lr) * (1 + std::cos(std::acos(-1.0) * progress_fraction));
-      for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-
-      optimizer.zero_grad();
-      auto prediction = net->forward(inputs.to(device));
-      auto terms = reconstruction_loss(prediction, targets.to(device), options.spectral_weight, spectral);
-      const double loss_value = terms.total.item<double>();
-      if (!std::isfinite(loss_value))
-        throw RunError("dae: training loss became " + std::to_string(loss_value) + " at epoch " +
-                       std::to_string(epoch + 1) + " step " + std::to_string(step + 1) + "; lower lr");
-      terms.total.backward();
-      if (options.grad_clip > 0) torch::nn::utils::clip_grad_norm_(net->parameters(), options.grad_clip);
-      optimizer.step();
-      ++state.global_step;
-      sum_loss += loss_value;
-      sum_pixel += terms.pixel.item<double>();
-      sum_spectral += terms.spectral.item<double>();
-      if (progress) progress(progress_info(epoch, loss_value, lr));
-    }
-
     DaeEpochStats stats;
-    stats.epoch = epoch + 1;
-    stats.train_loss = sum_loss / static_cast<double>(steps_per_epoch);
-    stats.train_pixel = sum_pixel / static_cast<double>(steps_per_epoch);
-    stats.train_spectral = sum_spectral / static_cast<double>(steps_per_epoch);
-    stats.lr = lr;
-    stats.input_psnr = input_psnr;
-    const auto outputs = restore_tensors(net, val_inputs, options.val_batch_size, device);
-    {
-      torch::NoGradGuard no_grad;
-      for (std::size_t i = 0; i < outputs.size(); ++i) {
-        const double n = static_cast<double>(outputs.size());
-        auto terms = reconstruction_loss(outputs[i].unsqueeze(0), val_targets[i].unsqueeze(0),
-                                         options.spectral_weight, spectral);
-        stats.val_loss += terms.total.item<double>() / n;
-        stats.val_psnr += psnr_tensor(outputs[i], val_targets[i]) / n;
-        stats.val_ssim += ssim_tensor(outputs[i], val_targets[i]) / n;
-      }
-    }
+    train_epoch(run, epoch, stats);
+    validate(run, stats);
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-    state.epoch = epoch + 1;
-    state.history.push_back(stats);
-    if (!last.empty()) {
-      save_checkpoint(last, net, &optimizer, train_config, state);
-      if (stats.val_psnr > best_psnr) save_checkpoint(best, net, nullptr, train_config, state);
+    run.state.epoch = epoch + 1;
+    run.state.history.push_back(stats);
+    if (!run.last.empty()) {
+      save_checkpoint(run.last, run.net, run.optimizer.get(), run.train_config, run.state);
+      if (stats.val_psnr > best_psnr) save_checkpoint(run.best, run.net, nullptr, run.train_config, run.state);
     }
     best_psnr = std::max(best_psnr, stats.val_psnr);
     if (progress) {
-      DaeProgress info = progress_info(epoch, stats.train_loss, lr);
-      info.epoch_end = &state.history.back();
+      DaeProgress info = progress_info(run, epoch, stats.train_loss, stats.lr);
+      info.epoch_end = &run.state.history.back();
       progress(info);
     }
   }
-  result.history = state.history;
+  result.history = run.state.history;
   return result;
 }
 
@@ -532,17 +618,16 @@ DaeModel& DaeModel::operator=(DaeModel&&) noexcept = default;
 DaeModel::~DaeModel() = default;
 
 DaeModel DaeModel::load(const std::filesystem::path& checkpoint, const std::string& device) {
-  auto dict = read_checkpoint(checkpoint);
-  return load_into(dict.at("architecture").toStringRef(), checkpoint, device);
+  return load_into(read_dae_checkpoint(checkpoint).architecture, checkpoint, device);
 }
 
 DaeModel DaeModel::load_into(const std::string& network_yaml, const std::filesystem::path& checkpoint,
                              const std::string& device) {
-  auto dict = read_checkpoint(checkpoint);
+  const DaeCheckpoint stored = read_dae_checkpoint(checkpoint);
   auto state = std::make_unique<State>();
   state->device = torch::Device(device);
   state->net = Restormer(RestormerOptions::from_yaml(network_yaml));
-  load_named_state(*state->net, checkpoint_model(dict), true, checkpoint.string());
+  load_named_state(*state->net, stored.model, true, checkpoint.string());
   state->net->to(state->device);
   state->net->eval();
   return DaeModel(std::move(state));
@@ -560,9 +645,7 @@ std::string DaeModel::architecture() const { return state_->net->options().to_ya
 std::int64_t DaeModel::parameters() const { return count_parameters(state_->net); }
 
 std::vector<DaeEpochStats> dae_history(const std::filesystem::path& checkpoint) {
-  const auto dict = read_checkpoint(checkpoint);
-  if (!dict.contains("history")) return {};
-  return history_from(dict.at("history").toStringRef());
+  return read_dae_checkpoint(checkpoint).state.history;
 }
 
 std::string checkpoint_fingerprint(const std::filesystem::path& checkpoint) {
