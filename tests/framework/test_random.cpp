@@ -38,7 +38,8 @@ TEST(RandomLibstdcxx, GenerateCanonicalEqualsUniformRealDistribution) {
 
 TEST(RandomLibstdcxx, UniformIntEqualsStd) {
   const std::vector<std::pair<int, int>> ranges = {
-      {0, 0}, {0, 1}, {0, 8}, {0, 2147483646}, {-5, 5}, {3, 3}, {INT_MIN, INT_MAX}, {-2147483000, 2147483000}, {0, 1 << 30}};
+      {0, 0}, {0, 1}, {0, 8}, {0, 2147483646}, {-5, 5}, {3, 3}, {INT_MIN, INT_MAX},
+      {-2147483000, 2147483000}, {0, 1 << 30}};
   for (std::uint64_t seed = 0; seed < 50; ++seed) {
     // One engine across all ranges, interleaved, as a stream of transforms shares it.
     std::mt19937_64 expected_rng(seed), actual_rng(seed);
@@ -111,7 +112,8 @@ TEST(RandomLibstdcxx, GammaEqualsStd) {
         std::gamma_distribution<double> expected(alpha, beta);
         random::GammaDistribution actual(alpha, beta);
         for (int i = 0; i < 501; ++i)
-          ASSERT_EQ(expected(expected_rng), actual(actual_rng)) << "alpha " << alpha << " seed " << seed << " draw " << i;
+          ASSERT_EQ(expected(expected_rng), actual(actual_rng))
+              << "alpha " << alpha << " seed " << seed << " draw " << i;
       }
 }
 
