@@ -35,7 +35,6 @@
 #include <map>
 
 #include "augmentations/sources.h"
-#include "datasets/core/rng.h"
 #include "datasets/dataset.h"
 #include "experiments/classifier_training.h"
 #include "augmentations/frerec/pipeline.h"
@@ -43,6 +42,7 @@
 #include "framework/analysis/analysis.h"
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
+#include "framework/core/random.h"
 #include "framework/metrics/metrics.h"
 #include "framework/report/figure.h"
 #include "framework/report/table.h"
@@ -150,7 +150,7 @@ class FiguresExperiment : public CellExperiment {
     const auto gap_after = spectral::spectral_gap(profile_real, profile_calibrated);
 
     // Fig. 7: the extractor on a stratified share of the real training images.
-    datasets::Rng rng(datasets::mix_seed(seed, datasets::tag_seed("figures/extractor")));
+    random::Xoshiro256 rng(random::mix_seed(seed, random::tag_seed("figures/extractor")));
     std::vector<std::size_t> train_indices, held_indices;
     for (int label = 0; label < 2; ++label) {
       std::vector<std::size_t> of_class;

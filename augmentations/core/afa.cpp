@@ -8,8 +8,8 @@
 #include <cmath>
 #include <string>
 
-#include "augmentations/core/random.h"
 #include "framework/core/error.h"
+#include "framework/core/random.h"
 
 namespace frerec::augmentations {
 namespace {
@@ -26,9 +26,9 @@ double centred_coordinate(int n, int i) {
 void add_noise(float* plane, int height, int width, const AfaOptions& options, std::mt19937_64& rng, AfaDraw* out) {
   const int size = std::max(height, width);
   AfaDraw draw;
-  draw.k = 1 + static_cast<int>(detail::uniform_index(rng, static_cast<std::uint64_t>(size)));
-  draw.direction = static_cast<int>(detail::uniform_index(rng, static_cast<std::uint64_t>(options.granularity)));
-  draw.strength = detail::exponential(rng, options.mean_strength) + options.min_strength;
+  draw.k = 1 + static_cast<int>(random::uniform_index(rng, static_cast<std::uint64_t>(size)));
+  draw.direction = static_cast<int>(random::uniform_index(rng, static_cast<std::uint64_t>(options.granularity)));
+  draw.strength = random::exponential(rng, options.mean_strength) + options.min_strength;
   const double omega = options.granularity > 1 ? -kPi * draw.direction / (options.granularity - 1) : 0.0;
   const std::vector<float> wave = fourier_basis_wave(height, width, static_cast<double>(draw.k) / size, omega);
   const double amplitude = draw.strength * size / 32.0;

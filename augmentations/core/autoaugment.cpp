@@ -5,9 +5,9 @@
 #include <cmath>
 #include <map>
 
-#include "augmentations/core/random.h"
 #include "framework/config/schema.h"
 #include "framework/core/error.h"
+#include "framework/core/random.h"
 
 namespace frerec::augmentations {
 namespace {
@@ -405,10 +405,10 @@ AutoAugment::AutoAugment(const std::string& policy) : policy_(&autoaugment_polic
 
 AutoAugment::Draw AutoAugment::draw(std::mt19937_64& rng) const {
   Draw d;
-  d.sub_policy = static_cast<int>(detail::uniform_index(rng, policy_->size()));
+  d.sub_policy = static_cast<int>(random::uniform_index(rng, policy_->size()));
   const SubPolicy& sub = (*policy_)[static_cast<std::size_t>(d.sub_policy)];
-  for (int i = 0; i < 2; ++i) d.applied[i] = detail::uniform01(rng) <= sub[i].probability;
-  for (int i = 0; i < 2; ++i) d.negative[i] = !detail::fair_coin(rng);
+  for (int i = 0; i < 2; ++i) d.applied[i] = random::uniform01(rng) <= sub[i].probability;
+  for (int i = 0; i < 2; ++i) d.negative[i] = !random::fair_coin(rng);
   return d;
 }
 

@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <set>
 
-#include "augmentations/core/random.h"
 #include "augmentations/sources.h"
 #include "framework/core/error.h"
+#include "framework/core/random.h"
 
 namespace frerec::augmentations {
 namespace {
@@ -44,9 +44,9 @@ std::vector<std::size_t> subsample_per_class(const std::vector<int>& labels, lon
       throw RunError(component + ": synthetic_per_class=" + std::to_string(per_class) + " but the synthetic pool has only " +
                      std::to_string(members.size()) + " " + class_name(label) +
                      " images; lower it, use -1 (all), or raise data.counts.synthetic");
-    std::mt19937_64 rng(train::derive_seed(seed, {kGdaSubsampleStream, static_cast<std::uint64_t>(label)}));
+    std::mt19937_64 rng(random::derive_seed(seed, {kGdaSubsampleStream, static_cast<std::uint64_t>(label)}));
     for (std::size_t i = members.size(); i > 1; --i)
-      std::swap(members[i - 1], members[detail::uniform_index(rng, i)]);
+      std::swap(members[i - 1], members[random::uniform_index(rng, i)]);
     kept.insert(kept.end(), members.begin(), members.begin() + per_class);
   }
   std::sort(kept.begin(), kept.end());

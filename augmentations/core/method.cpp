@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "augmentations/sources.h"
+#include "framework/core/random.h"
 #include "framework/train/trainer.h"
 
 namespace frerec::augmentations {
@@ -17,9 +18,10 @@ class FlipTransform : public train::SampleTransform {
  public:
   FlipTransform(double horizontal, double vertical) : horizontal_(horizontal), vertical_(vertical) {}
   void apply(Image& image, std::mt19937_64& rng) const override {
-    std::uniform_real_distribution<double> u(0.0, 1.0);
-    const bool h = u(rng) < horizontal_;
-    const bool v = u(rng) < vertical_;
+    // generate_canonical = std::uniform_real_distribution<double>(0, 1) of libstdc++, which
+    // drew these flips before; kept so the committed results stay valid.
+    const bool h = random::generate_canonical(rng) < horizontal_;
+    const bool v = random::generate_canonical(rng) < vertical_;
     if (!h && !v) return;
     Image out(image.channels, image.height, image.width);
     for (int c = 0; c < image.channels; ++c)
@@ -39,8 +41,9 @@ class PadCropTransform : public train::SampleTransform {
  public:
   explicit PadCropTransform(int padding) : padding_(padding) {}
   void apply(Image& image, std::mt19937_64& rng) const override {
-    std::uniform_int_distribution<int> offset(0, 2 * padding_);
-    const int dy = offset(rng) - padding_, dx = offset(rng) - padding_;
+    // libstdc++'s std::uniform_int_distribution<int>(0, 2p), which drew the offsets before.
+    const int dy = random::uniform_int(rng, 0, 2 * padding_) - padding_;
+    const int dx = random::uniform_int(rng, 0, 2 * padding_) - padding_;
     Image out(image.channels, image.height, image.width, 0.0f);
     for (int c = 0; c < image.channels; ++c)
       for (int y = 0; y < image.height; ++y) {

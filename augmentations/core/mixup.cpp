@@ -6,8 +6,8 @@
 #include <cmath>
 #include <string>
 
-#include "augmentations/core/random.h"
 #include "framework/core/error.h"
+#include "framework/core/random.h"
 
 namespace frerec::augmentations {
 namespace {
@@ -23,14 +23,17 @@ void check_alpha(double alpha) {
 MixupDraw draw_mixup(double alpha, std::int64_t n, std::mt19937_64& rng) {
   check_alpha(alpha);
   MixupDraw draw;
-  std::gamma_distribution<double> gamma(alpha, 1.0);
-  const double x = gamma(rng), y = gamma(rng);
+  // libstdc++'s std::gamma_distribution, which drew λ before; both draws share its normal's
+  // saved value, as they did.
+  random::GammaDistribution gamma(alpha, 1.0);
+  const double x = gamma(rng);
+  const double y = gamma(rng);
   // Both gammas can underflow to 0 for tiny α; Beta(α, α) then puts its mass at 0 and 1.
-  draw.lambda = (x + y) > 0.0 ? x / (x + y) : (detail::fair_coin(rng) ? 1.0 : 0.0);
+  draw.lambda = (x + y) > 0.0 ? x / (x + y) : (random::fair_coin(rng) ? 1.0 : 0.0);
   draw.permutation.resize(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) draw.permutation[static_cast<std::size_t>(i)] = i;
   for (std::int64_t i = n - 1; i > 0; --i) {
-    const auto j = static_cast<std::int64_t>(detail::uniform_index(rng, static_cast<std::uint64_t>(i + 1)));
+    const auto j = static_cast<std::int64_t>(random::uniform_index(rng, static_cast<std::uint64_t>(i + 1)));
     std::swap(draw.permutation[static_cast<std::size_t>(i)], draw.permutation[static_cast<std::size_t>(j)]);
   }
   return draw;

@@ -7,7 +7,8 @@
 // With the trainer's soft-target cross-entropy (linear in the target) the step loss equals
 // λ·CE(y) + (1 − λ)·CE(y[π]), and label smoothing composes (it is applied to the mixed
 // target inside the criterion). Hard labels stay the unmixed ones. Beta(α, α) is drawn as
-// X/(X + Y) with X, Y ~ Gamma(α, 1) (std::gamma_distribution; libstdc++'s sequence).
+// X/(X + Y) with X, Y ~ Gamma(α, 1) (random::GammaDistribution: libstdc++'s
+// std::gamma_distribution algorithm, the same numbers with every standard library).
 // Decisions: the partner is a random permutation (the original paper; timm's "batch" mode
 // pairs with the flipped batch instead); α default 0.2 (ImageNet practice).
 #pragma once

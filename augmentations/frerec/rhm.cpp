@@ -21,6 +21,7 @@
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
+#include "framework/core/random.h"
 #include "framework/train/checkpoint.h"
 #include "augmentations/frerec/rhm_loss.h"
 #include "models/restoration/restormer.h"
@@ -43,10 +44,7 @@ namespace {
 constexpr const char* kCheckpointFormat = "frerec-dae-checkpoint-1";
 
 std::uint64_t mix(std::uint64_t a, std::uint64_t b) {  // splitmix64 of a combined key
-  std::uint64_t z = a * 0x9E3779B97F4A7C15ULL + b + 0x632BE59BD9B4E019ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
+  return random::splitmix64_finalize(a * random::kSplitMixGamma + b + 0x632BE59BD9B4E019ULL);
 }
 
 at::Tensor to_tensor(const Image& image) {
@@ -473,7 +471,7 @@ std::vector<std::size_t> epoch_order(const DaeRun& run, std::mt19937_64& rng) {
   while (static_cast<std::int64_t>(order.size()) < run.steps_per_epoch * run.options.batch_size) {
     std::vector<std::size_t> perm(run.train.size());
     std::iota(perm.begin(), perm.end(), 0);
-    std::shuffle(perm.begin(), perm.end(), rng);
+    random::shuffle(perm.begin(), perm.end(), rng);
     order.insert(order.end(), perm.begin(), perm.end());
   }
   return order;

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "framework/core/error.h"
+#include "framework/core/random.h"
 #include "framework/spectral/parallel.h"
 #include "framework/spectral/validate.h"
 
@@ -75,12 +76,6 @@ ChannelStats stats_of(const std::vector<std::complex<double>>& values, Spread sp
 std::size_t masked_zeros(const std::vector<std::uint8_t>& low, const ShrOptions& options) {
   if (options.stats != StatsRegion::kMasked) return 0;
   return static_cast<std::size_t>(std::count(low.begin(), low.end(), std::uint8_t{1}));
-}
-
-// 53-bit uniform in [0,1) (or (0,1] with open_zero) from one mt19937_64 output.
-double uniform53(std::mt19937_64& rng, bool exclude_zero) {
-  const double u = static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0);
-  return exclude_zero ? 1.0 - u : u;
 }
 
 }  // namespace
@@ -191,10 +186,9 @@ std::vector<ChannelTarget> sample_targets(const std::vector<const ImageStats*>& 
     t.sigma_mean = std::sqrt(var_mean / k);      // Eq. 2: population std over the K neighbours
     t.sigma_spread = std::sqrt(var_spread / k);
     // Box–Muller: one (ε_μ, ε_σ) pair per channel.
-    const double u1 = uniform53(rng, true), u2 = uniform53(rng, false);
-    const double rho = std::sqrt(-2.0 * std::log(u1)), theta = 2.0 * M_PI * u2;
-    t.epsilon_mean = rho * std::cos(theta);
-    t.epsilon_spread = rho * std::sin(theta);
+    const random::BoxMuller b = random::box_muller(rng);
+    t.epsilon_mean = b.radius * std::cos(b.angle);
+    t.epsilon_spread = b.radius * std::sin(b.angle);
     t.mean_hat = t.mean_bar + t.epsilon_mean * t.sigma_mean;
     // A negative spread would flip the HF pattern; the draw is clamped at 0 (decision).
     t.spread_hat = std::max(0.0, t.spread_bar + t.epsilon_spread * t.sigma_spread);

@@ -4,15 +4,15 @@
 #include <cmath>
 #include <numeric>
 
-#include "datasets/core/rng.h"
 #include "framework/core/error.h"
+#include "framework/core/random.h"
 
 namespace frerec::datasets {
 
 std::vector<std::size_t> seeded_permutation(std::size_t n, std::uint64_t seed) {
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  Rng rng(seed);
+  random::Xoshiro256 rng(seed);
   for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
   return order;
 }
@@ -47,7 +47,7 @@ std::size_t take_count(const std::string& dataset, const std::string& key, long 
 }
 
 std::uint64_t stream_seed(std::uint64_t seed, const std::string& stage, int label) {
-  return mix_seed(seed, tag_seed(stage), static_cast<std::uint64_t>(label));
+  return random::mix_seed(seed, random::tag_seed(stage), static_cast<std::uint64_t>(label));
 }
 
 }  // namespace

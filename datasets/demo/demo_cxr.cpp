@@ -6,7 +6,7 @@
 namespace frerec::datasets::demo {
 
 Image render_cxr(int size, std::uint64_t seed, int label) {
-  Rng rng(seed);
+  random::Xoshiro256 rng(seed);
   Canvas canvas(1, 2 * size);
   const int n = canvas.n();
 

@@ -13,7 +13,7 @@ struct Segment { double ax, ay, bx, by, width; };
 
 // Grows a vessel from (x, y) in direction `angle`; `bend` curves it (arcades bend around the
 // macula); branches get thinner. Bounded depth and length keep the tree finite.
-void grow(Rng& rng, double x, double y, double angle, double width, double bend, int depth, double field,
+void grow(random::Xoshiro256& rng, double x, double y, double angle, double width, double bend, int depth, double field,
           std::vector<Segment>& out) {
   const double step = 0.035;
   const int steps = static_cast<int>(rng.uniform(8, 22) / (1 + 0.5 * depth));
@@ -39,7 +39,7 @@ struct Lesion { double x, y, r; double dr, dg, db; };  // additive colour at ful
 }  // namespace
 
 Image render_fundus(int size, std::uint64_t seed, int label) {
-  Rng rng(seed);
+  random::Xoshiro256 rng(seed);
   Canvas canvas(3, 2 * size);
   const int n = canvas.n();
 

@@ -2,11 +2,11 @@
 // (`train_per_class`, `test_per_class`), decoded by rendering at data.image_size.
 #include <functional>
 
-#include "datasets/core/rng.h"
 #include "datasets/demo/demo.h"
 #include "datasets/loaders/listed_source.h"
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
+#include "framework/core/random.h"
 
 namespace frerec::datasets {
 namespace {
@@ -92,7 +92,8 @@ void add_demo(DatasetRegistry& registry, const std::string& name, const std::str
 
 namespace demo {
 std::uint64_t image_seed(const std::string& task, std::uint64_t seed, int split, int label, long index) {
-  return mix_seed(tag_seed(task), seed, static_cast<std::uint64_t>(split * 2 + label), static_cast<std::uint64_t>(index));
+  return random::mix_seed(random::tag_seed(task), seed, static_cast<std::uint64_t>(split * 2 + label),
+                          static_cast<std::uint64_t>(index));
 }
 }  // namespace demo
 

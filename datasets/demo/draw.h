@@ -8,8 +8,8 @@
 #include <cmath>
 #include <vector>
 
-#include "datasets/core/rng.h"
 #include "framework/core/image.h"
+#include "framework/core/random.h"
 
 namespace frerec::datasets::demo {
 
@@ -23,7 +23,7 @@ inline double mix(double a, double b, double t) { return a + (b - a) * t; }
 // Lattice value noise on [0,1]² with `cells` cells per side, quintic interpolation.
 class ValueNoise {
  public:
-  ValueNoise(Rng& rng, int cells) : cells_(cells), values_((cells + 1) * (cells + 1)) {
+  ValueNoise(random::Xoshiro256& rng, int cells) : cells_(cells), values_((cells + 1) * (cells + 1)) {
     for (auto& v : values_) v = rng.uniform();
   }
   // u, v in [0,1] (clamped); result in [0,1].
@@ -47,7 +47,7 @@ class ValueNoise {
 // Fractal sum of value-noise octaves, normalised to [0,1].
 class FractalNoise {
  public:
-  FractalNoise(Rng& rng, int base_cells, int octaves) {
+  FractalNoise(random::Xoshiro256& rng, int base_cells, int octaves) {
     for (int o = 0; o < octaves; ++o) layers_.emplace_back(rng, base_cells << o);
   }
   double operator()(double u, double v) const {

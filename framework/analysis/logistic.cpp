@@ -14,6 +14,7 @@
 #include "framework/analysis/analysis.h"
 #include "framework/analysis/eigen_view.h"
 #include "framework/core/error.h"
+#include "framework/core/random.h"
 #include "framework/metrics/metrics.h"
 
 namespace frerec::analysis {
@@ -131,15 +132,6 @@ void validate_labels(const std::vector<int>& y, std::size_t rows, const char* fu
   if (positives == 0 || positives == y.size()) {
     throw ConfigError(fmt::format("{}: all {} labels are {}; logistic regression needs both classes", function,
                                   y.size(), y.front()));
-  }
-}
-
-// Uniform integer in [0, bound) by rejection: the same on every standard library.
-std::uint64_t bounded(std::mt19937_64& generator, std::uint64_t bound) {
-  const std::uint64_t threshold = (0 - bound) % bound;
-  for (;;) {
-    const std::uint64_t r = generator();
-    if (r >= threshold) return r % bound;
   }
 }
 
@@ -278,7 +270,8 @@ std::vector<int> stratified_folds(const std::vector<int>& labels, int folds, std
                                     "use fewer folds",
                                     label, members.size(), folds));
     }
-    for (std::size_t i = members.size() - 1; i > 0; --i) std::swap(members[i], members[bounded(generator, i + 1)]);
+    for (std::size_t i = members.size() - 1; i > 0; --i)
+      std::swap(members[i], members[random::uniform_index_reject_low(generator, i + 1)]);
     for (std::size_t position = 0; position < members.size(); ++position)
       fold[members[position]] = static_cast<int>(position % static_cast<std::size_t>(folds));
   }

@@ -20,6 +20,7 @@
 #include "framework/analysis/eigen_view.h"
 #include "framework/analysis/tsne_objective.h"
 #include "framework/core/error.h"
+#include "framework/core/random.h"
 #include "framework/spectral/parallel.h"
 
 namespace frerec::analysis {
@@ -186,13 +187,11 @@ bool pca_init(const Matrix& x, int dims, std::vector<std::vector<double>>& y) {
 // N(0, 1e-4²) entries from a seeded std::mt19937_64 and our own Box–Muller (portable).
 void random_init(std::size_t n, int dims, std::uint64_t seed, std::vector<std::vector<double>>& y) {
   std::mt19937_64 generator(seed);
-  const auto uniform = [&] { return static_cast<double>(generator() >> 11) * 0x1.0p-53; };
   y.assign(static_cast<std::size_t>(dims), std::vector<double>(n));
   for (auto& column : y) {
     for (double& v : column) {
-      const double u1 = 1.0 - uniform();
-      const double u2 = uniform();
-      v = kInitStd * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+      const random::BoxMuller b = random::box_muller(generator);
+      v = kInitStd * b.radius * std::cos(b.angle);
     }
   }
 }

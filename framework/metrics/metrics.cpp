@@ -9,6 +9,7 @@
 #include <random>
 
 #include "framework/core/error.h"
+#include "framework/core/random.h"
 
 namespace frerec::metrics {
 namespace {
@@ -70,17 +71,6 @@ ConfusionMatrix confusion_unchecked(const std::vector<int>& labels, const std::v
     }
   }
   return cm;
-}
-
-// Unbiased index in [0, n) from a 64-bit generator (rejection sampling).
-std::size_t uniform_index(std::mt19937_64& rng, std::size_t n) {
-  const std::uint64_t range = static_cast<std::uint64_t>(n);
-  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % range;
-  std::uint64_t draw;
-  do {
-    draw = rng();
-  } while (draw >= limit);
-  return static_cast<std::size_t>(draw % range);
 }
 
 Interval make_interval(std::vector<double> values, double confidence, int skipped) {
@@ -186,7 +176,7 @@ BinaryMetricsCI bootstrap_ci(const std::vector<int>& labels, const std::vector<d
   int skipped = 0;
   for (int r = 0; r < options.resamples; ++r) {
     for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t pick = uniform_index(rng, n);
+      const auto pick = static_cast<std::size_t>(random::uniform_index(rng, n));
       sample_labels[i] = labels[pick];
       sample_scores[i] = scores[pick];
     }

@@ -10,8 +10,8 @@
 //   * f1_positive: 2·TP / (2·TP + FP + FN) of class 1; 0 when the denominator is 0
 //     (sklearn's zero_division=0 value, without its warning).
 //   * Bootstrap: resample (label, score) pairs with replacement, n_resamples times, from
-//     a std::mt19937_64 seeded explicitly; indices drawn by rejection sampling (no
-//     std::uniform_int_distribution, whose output differs between standard libraries).
+//     a std::mt19937_64 seeded explicitly; indices drawn by rejection sampling
+//     (random::uniform_index; std::uniform_int_distribution differs between libraries).
 //     The interval is the percentile interval (linear interpolation, numpy's default);
 //     resamples holding a single class are skipped for AUC and counted in `skipped`.
 //   * psnr: 10·log10(R² / MSE) over all channels and pixels, R = data_range (1 for our

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "framework/core/error.h"
+#include "framework/core/random.h"
 
 namespace frerec::report {
 namespace {
@@ -137,17 +138,11 @@ std::pair<double, double> bootstrap_mean_ci(const std::vector<double>& values, d
   constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
   if (values.empty() || resamples < 1) return {kNaN, kNaN};
   std::uint64_t state = seed;
-  auto next = [&state] {  // SplitMix64
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  };
   const std::size_t n = values.size();
   std::vector<double> means(static_cast<std::size_t>(resamples));
   for (auto& mean : means) {
     double sum = 0;
-    for (std::size_t i = 0; i < n; ++i) sum += values[next() % n];
+    for (std::size_t i = 0; i < n; ++i) sum += values[random::splitmix64(state) % n];
     mean = sum / static_cast<double>(n);
   }
   std::sort(means.begin(), means.end());

@@ -7,13 +7,12 @@
 //     gives every sample its own std::mt19937_64 seeded from (seed, epoch, sample index),
 //     so results do not depend on the number of workers or their timing. apply() is const
 //     and is called concurrently from loader threads: keep all randomness in `rng`.
-//   * derive_seed: the one mixing function used for every derived generator (splitmix64
-//     over the parts), so seeds for different purposes never collide by construction.
+//   * random::derive_seed (framework/core/random.h): the one mixing function used for every
+//     derived generator, with the stream tags below as its first part.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <initializer_list>
 #include <random>
 #include <string>
 #include <utility>
@@ -55,22 +54,7 @@ class SampleTransform {
   virtual void apply(Image& image, std::mt19937_64& rng) const = 0;
 };
 
-// splitmix64 finaliser.
-inline std::uint64_t mix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-// A seed for one purpose, e.g. derive_seed(seed, {kSampleStream, epoch, index}).
-inline std::uint64_t derive_seed(std::uint64_t seed, std::initializer_list<std::uint64_t> parts) {
-  std::uint64_t h = mix64(seed);
-  for (std::uint64_t part : parts) h = mix64(h ^ mix64(part + 0x632BE59BD9B4E019ull));
-  return h;
-}
-
-// Stream tags for derive_seed (first part), one per use of randomness in the trainer.
+// Stream tags for random::derive_seed (first part), one per use of randomness in the trainer.
 enum SeedStream : std::uint64_t {
   kShuffleStream = 1,  // per-epoch permutation of the training set
   kSampleStream = 2,   // per-sample transforms: (epoch, sample index)

@@ -23,6 +23,7 @@
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
+#include "framework/core/random.h"
 #include "framework/metrics/metrics.h"
 #include "framework/train/ordered_prefetcher.h"
 
@@ -125,7 +126,7 @@ Batch collate(const SampleSource& source, const std::vector<std::size_t>& indice
     const std::size_t index = indices[i];
     Sample sample = source.get(index);
     if (!transforms.empty()) {
-      std::mt19937_64 rng(derive_seed(seed, {kSampleStream, static_cast<std::uint64_t>(epoch), index}));
+      std::mt19937_64 rng(random::derive_seed(seed, {kSampleStream, static_cast<std::uint64_t>(epoch), index}));
       for (const auto& transform : transforms) transform->apply(sample.image, rng);
     }
     const Image& image = sample.image;
@@ -335,15 +336,7 @@ std::vector<std::size_t> epoch_permutation(std::size_t n, std::uint64_t seed) {
   std::iota(order.begin(), order.end(), std::size_t{0});
   // Fisher-Yates with rejection-sampled indices (same on every standard library).
   std::mt19937_64 rng(seed);
-  for (std::size_t i = n; i > 1; --i) {
-    const std::uint64_t range = i;
-    const std::uint64_t limit = UINT64_MAX - UINT64_MAX % range;
-    std::uint64_t draw;
-    do {
-      draw = rng();
-    } while (draw >= limit);
-    std::swap(order[i - 1], order[draw % range]);
-  }
+  for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[random::uniform_index(rng, i)]);
   return order;
 }
 
@@ -462,10 +455,10 @@ TrainResult Trainer::fit(ModelHandle& model, const SampleSource& train, const Sa
   for (int epoch = state.epoch; epoch < o.epochs; ++epoch) {
     if (o.max_epochs_this_run > 0 && epochs_this_run >= o.max_epochs_this_run) break;
     const auto epoch_start = std::chrono::steady_clock::now();
-    seed_global_torch(derive_seed(o.seed, {kTorchStream, static_cast<std::uint64_t>(epoch)}));
+    seed_global_torch(random::derive_seed(o.seed, {kTorchStream, static_cast<std::uint64_t>(epoch)}));
     model.module->train(true);
     const std::vector<std::size_t> order =
-        epoch_permutation(n, derive_seed(o.seed, {kShuffleStream, static_cast<std::uint64_t>(epoch)}));
+        epoch_permutation(n, random::derive_seed(o.seed, {kShuffleStream, static_cast<std::uint64_t>(epoch)}));
 
     OrderedPrefetcher<Batch> loader(
         static_cast<std::size_t>(steps_per_epoch),
@@ -476,7 +469,7 @@ TrainResult Trainer::fit(ModelHandle& model, const SampleSource& train, const Sa
           Batch batch = collate(train, indices, sample_transforms_, o.seed, epoch, o.num_classes);
           batch.epoch = epoch;
           batch.batch_index = static_cast<long>(b);
-          std::mt19937_64 rng(derive_seed(o.seed, {kBatchStream, static_cast<std::uint64_t>(epoch), b}));
+          std::mt19937_64 rng(random::derive_seed(o.seed, {kBatchStream, static_cast<std::uint64_t>(epoch), b}));
           for (const auto& transform : batch_transforms_) transform->apply(batch, rng);
           return batch;
         },
@@ -499,8 +492,8 @@ TrainResult Trainer::fit(ModelHandle& model, const SampleSource& train, const Sa
         torch::Tensor loss;
         {
           CudaAutocastScope autocast(use_amp);
-          std::mt19937_64 step_rng(derive_seed(o.seed, {kStepStream, static_cast<std::uint64_t>(epoch),
-                                                        static_cast<std::uint64_t>(b)}));
+          std::mt19937_64 step_rng(random::derive_seed(o.seed, {kStepStream, static_cast<std::uint64_t>(epoch),
+                                                                static_cast<std::uint64_t>(b)}));
           StepContext context{epoch, b, state.global_step, lr, &step_rng};
           loss = step_hook_ ? step_hook_->loss(model, batch, criterion, context)
                             : criterion(model.forward(batch.images), batch.targets);

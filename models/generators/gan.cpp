@@ -7,8 +7,8 @@
 
 #include <set>
 
-#include "datasets/core/rng.h"
 #include "framework/core/error.h"
+#include "framework/core/random.h"
 
 namespace frerec::generators {
 namespace {
@@ -388,7 +388,7 @@ void load_named_state(torch::nn::Module& module, const std::vector<std::pair<std
 }
 
 std::vector<float> noise_for(const std::vector<int>& resolutions, uint64_t seed, int label, int64_t index) {
-  datasets::Rng rng(datasets::mix_seed(datasets::tag_seed("frerec.generators.noise"), seed,
+  random::Xoshiro256 rng(random::mix_seed(random::tag_seed("frerec.generators.noise"), seed,
                                        static_cast<uint64_t>(label), static_cast<uint64_t>(index)));
   std::size_t total = 0;
   for (int r : resolutions) total += static_cast<std::size_t>(r) * r;
@@ -419,7 +419,7 @@ Latents latents_for(const GeneratorImpl& generator, uint64_t seed, int label, co
 }
 
 std::vector<float> latent_for(int z_dim, uint64_t seed, int label, int64_t index) {
-  datasets::Rng rng(datasets::mix_seed(datasets::tag_seed("frerec.generators.latent"), seed,
+  random::Xoshiro256 rng(random::mix_seed(random::tag_seed("frerec.generators.latent"), seed,
                                        static_cast<uint64_t>(label), static_cast<uint64_t>(index)));
   std::vector<float> z(static_cast<std::size_t>(z_dim));
   for (float& v : z) v = static_cast<float>(rng.normal());

@@ -18,6 +18,7 @@
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
 #include "framework/core/progress.h"
+#include "framework/core/random.h"
 #include "framework/core/system_info.h"
 #include "framework/train/sample_source.h"
 #include "framework/train/trainer.h"
@@ -319,7 +320,7 @@ double train_critic(ClassCritic& critic, const at::Tensor& real, const at::Tenso
   const int64_t n = real.size(0);
   const int64_t batch = std::min<int64_t>(32, n);
   for (long step = 1; step <= options.critic_steps; ++step) {
-    train::seed_global_torch(train::derive_seed(options.seed, {kCriticStream, static_cast<std::uint64_t>(step)}));
+    train::seed_global_torch(random::derive_seed(options.seed, {kCriticStream, static_cast<std::uint64_t>(step)}));
     const at::Tensor index = at::randint(0, n, {batch}, at::kLong);
     const at::Tensor loss =
         at::cross_entropy_loss(critic->forward(diff_augment(real.index_select(0, index), augment)),
@@ -386,7 +387,7 @@ GanTrainResult train_gan(const GanTrainOptions& options, const GanTrainData& dat
   }
 
   // Networks: initialised from the seed, then (maybe) overwritten by the saved state.
-  train::seed_global_torch(train::derive_seed(options.seed, {kInitStream}));
+  train::seed_global_torch(random::derive_seed(options.seed, {kInitStream}));
   Networks nets;
   nets.g = Generator(arch);
   nets.d = Discriminator(arch);
@@ -429,7 +430,7 @@ GanTrainResult train_gan(const GanTrainOptions& options, const GanTrainData& dat
 
   auto write_grid = [&](long at_step) {
     nets.g_ema->recompute_batch_stats(options.bn_stats_batches, options.bn_stats_batch,
-                                      train::derive_seed(options.seed, {kBatchStatsStream}));
+                                      random::derive_seed(options.seed, {kBatchStatsStream}));
     std::vector<GridRow> rows;
     for (int label = 0; label < data.num_classes; ++label)
       rows.push_back({"EMA " + data.class_names.at(static_cast<std::size_t>(label)),
@@ -460,7 +461,7 @@ GanTrainResult train_gan(const GanTrainOptions& options, const GanTrainData& dat
 
   while (step < target) {
     ++step;
-    train::seed_global_torch(train::derive_seed(options.seed, {kStepStream, static_cast<std::uint64_t>(step)}));
+    train::seed_global_torch(random::derive_seed(options.seed, {kStepStream, static_cast<std::uint64_t>(step)}));
     const at::Tensor index = at::randint(0, n_real, {batch}, at::kLong);
     const at::Tensor real = real_all.index_select(0, index);
     const at::Tensor labels = labels_all.index_select(0, index);
@@ -584,7 +585,7 @@ GanTrainResult train_gan(const GanTrainOptions& options, const GanTrainData& dat
 
   // Export the EMA generator with standing statistics.
   nets.g_ema->recompute_batch_stats(options.bn_stats_batches, options.bn_stats_batch,
-                                    train::derive_seed(options.seed, {kBatchStatsStream}));
+                                    random::derive_seed(options.seed, {kBatchStatsStream}));
   std::map<std::string, std::string> metadata = {
       {"task", data.task},
       {"data_section", data.data_section_yaml},

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "framework/core/error.h"
+#include "framework/core/random.h"
 #include "framework/train/ordered_prefetcher.h"
 #include "framework/train/sample_source.h"
 #include "framework/train/trainer_options.h"
@@ -225,10 +226,10 @@ TEST(Seeds, DerivedSeedsDifferAcrossStreamsAndIndices) {
   std::set<std::uint64_t> seen;
   for (std::uint64_t stream : {kShuffleStream, kSampleStream, kBatchStream, kStepStream, kTorchStream}) {
     for (std::uint64_t epoch = 0; epoch < 5; ++epoch) {
-      for (std::uint64_t index = 0; index < 20; ++index) seen.insert(derive_seed(42, {stream, epoch, index}));
+      for (std::uint64_t index = 0; index < 20; ++index) seen.insert(random::derive_seed(42, {stream, epoch, index}));
     }
   }
   EXPECT_EQ(seen.size(), 5u * 5u * 20u);
-  EXPECT_EQ(derive_seed(42, {1, 2}), derive_seed(42, {1, 2}));
-  EXPECT_NE(derive_seed(42, {1, 2}), derive_seed(43, {1, 2}));
+  EXPECT_EQ(random::derive_seed(42, {1, 2}), random::derive_seed(42, {1, 2}));
+  EXPECT_NE(random::derive_seed(42, {1, 2}), random::derive_seed(43, {1, 2}));
 }
