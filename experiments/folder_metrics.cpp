@@ -20,10 +20,8 @@
 namespace frerec::experiments {
 namespace fs = std::filesystem;
 using io::ImageFolder;
-using io::image_folder_output_names;
 using io::read_image_folder;
 using io::require_same_shapes;
-using io::write_image_folder;
 
 int image_quality_command(const ImageQualityArgs& args, const RunContext& run) {
   (void)run;

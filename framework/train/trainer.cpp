@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <optional>
 
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
@@ -32,7 +33,7 @@ namespace fs = std::filesystem;
 namespace frerec::train {
 namespace {
 
-constexpr int kCheckpointFormat = 1;
+constexpr int kMetaFormat = 1;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -196,7 +197,7 @@ std::string options_fingerprint(const TrainerOptions& o, std::size_t train_size,
       "format={};optimizer={};lr={:.17g};wd={:.17g};momentum={:.17g};nesterov={};betas={:.17g},{:.17g};epochs={};"
       "batch_size={};drop_last={};warmup={:.17g};schedule={};min_lr={:.17g};step_size={};gamma={:.17g};"
       "ls={:.17g};clip={:.17g};amp={};val_metric={};num_classes={};seed={};n={};spe={}",
-      kCheckpointFormat, o.optimizer, o.lr, o.weight_decay, o.momentum, o.nesterov, o.betas[0], o.betas[1], o.epochs,
+      kMetaFormat, o.optimizer, o.lr, o.weight_decay, o.momentum, o.nesterov, o.betas[0], o.betas[1], o.epochs,
       o.batch_size, o.drop_last, o.warmup_epochs, o.schedule, o.min_lr, o.step_size, o.gamma, o.label_smoothing,
       o.grad_clip, o.amp, o.val_metric, o.num_classes, o.seed, train_size, steps_per_epoch);
   return sha256_hex(text);
@@ -243,7 +244,7 @@ struct CheckpointMeta {
 };
 
 std::string meta_to_string(const CheckpointMeta& m, const std::string& val_metric) {
-  nlohmann::json j = {{"format", kCheckpointFormat},
+  nlohmann::json j = {{"format", kMetaFormat},
                       {"epoch", m.epoch},
                       {"global_step", m.global_step},
                       {"fingerprint", m.fingerprint},
@@ -258,10 +259,10 @@ std::string meta_to_string(const CheckpointMeta& m, const std::string& val_metri
 CheckpointMeta meta_from_string(const std::string& text, const std::string& val_metric, const fs::path& path) {
   try {
     const nlohmann::json j = nlohmann::json::parse(text);
-    if (j.at("format").get<int>() != kCheckpointFormat) {
+    if (j.at("format").get<int>() != kMetaFormat) {
       throw RunError(fmt::format("trainer: checkpoint '{}' has format {} but this build reads {}; delete it to "
                                  "start the cell afresh",
-                                 path.string(), j.at("format").get<int>(), kCheckpointFormat));
+                                 path.string(), j.at("format").get<int>(), kMetaFormat));
     }
     CheckpointMeta m;
     m.epoch = j.at("epoch").get<int>();
@@ -386,9 +387,26 @@ PredictOptions predict_options_from(const TrainerOptions& o) {
   return p;
 }
 
-TrainResult Trainer::fit(ModelHandle& model, const SampleSource& train, const SampleSource* validation,
-                         const fs::path& out_dir) {
-  const TrainerOptions& o = options_;
+// One call of fit: the device, the optimiser and schedule, where checkpoints go, and the
+// state they save.
+struct Trainer::FitRun {
+  torch::Device device{torch::kCPU};
+  bool use_amp = false, use_channels_last = false;
+  long steps_per_epoch = 0;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::optional<LrSchedule> schedule;
+  std::string fingerprint;
+  Criterion criterion;
+  PredictOptions eval_options;
+  fs::path out_dir, last_path, best_path, log_path;
+  CheckpointMeta state;
+};
+
+namespace {
+
+// Steps per epoch after checking that the inputs can train (ConfigError / RunError naming why not).
+long check_fit_inputs(const TrainerOptions& o, const ModelHandle& model, const SampleSource& train,
+                      const SampleSource* validation) {
   if (!model.module || !model.forward) throw ConfigError("trainer: the model handle is empty; build the model first");
   const std::size_t n = train.size();
   if (n == 0) throw RunError("trainer: the training set is empty; check the dataset split");
@@ -406,185 +424,216 @@ TrainResult Trainer::fit(ModelHandle& model, const SampleSource& train, const Sa
   if (validation != nullptr && validation->size() == 0) {
     throw RunError("trainer: the validation set is empty; check the dataset split or drop validation");
   }
+  return steps_per_epoch;
+}
+
+}  // namespace
+
+void Trainer::set_up(FitRun& run, ModelHandle& model, std::size_t n, const fs::path& out_dir) const {
+  const TrainerOptions& o = options_;
   if (o.threads > 0) torch::set_num_threads(o.threads);
-  const torch::Device device = resolve_device(o.device);
-  const bool on_cuda = device.is_cuda();
+  run.device = resolve_device(o.device);
+  const bool on_cuda = run.device.is_cuda();
   if (!on_cuda && (o.amp || o.channels_last)) {
     spdlog::info("trainer: amp={} channels_last={} apply on CUDA only; ignored on device {}", o.amp, o.channels_last,
                  o.device);
   }
-  const bool use_amp = on_cuda && o.amp;
-  const bool use_channels_last = on_cuda && o.channels_last;
-
-  model.module->to(device);
-  if (use_channels_last) to_channels_last(*model.module);
-  std::unique_ptr<torch::optim::Optimizer> optimizer = make_optimizer(o, model.module->parameters());
-  const LrSchedule schedule(o, steps_per_epoch);
-  const std::string fingerprint = options_fingerprint(o, n, steps_per_epoch);
-  const Criterion criterion = [ls = o.label_smoothing](const torch::Tensor& logits, const torch::Tensor& targets) {
+  run.use_amp = on_cuda && o.amp;
+  run.use_channels_last = on_cuda && o.channels_last;
+  model.module->to(run.device);
+  if (run.use_channels_last) to_channels_last(*model.module);
+  run.optimizer = make_optimizer(o, model.module->parameters());
+  run.schedule.emplace(o, run.steps_per_epoch);
+  run.fingerprint = options_fingerprint(o, n, run.steps_per_epoch);
+  run.criterion = [ls = o.label_smoothing](const torch::Tensor& logits, const torch::Tensor& targets) {
     return soft_target_cross_entropy(logits, targets, ls);
   };
-  PredictOptions eval_options = predict_options_from(o);
-
+  run.eval_options = predict_options_from(o);
+  run.out_dir = out_dir;
   const fs::path checkpoint_dir = out_dir.empty() ? fs::path() : out_dir / "checkpoints";
-  const fs::path last_path = checkpoint_dir / "last.pt";
-  const fs::path best_path = checkpoint_dir / "best.pt";
-  const fs::path log_path = out_dir / "train_log.jsonl";
+  run.last_path = checkpoint_dir / "last.pt";
+  run.best_path = checkpoint_dir / "best.pt";
+  run.log_path = out_dir / "train_log.jsonl";
+  run.state.fingerprint = run.fingerprint;
+}
 
-  TrainResult result;
-  CheckpointMeta state;
-  state.fingerprint = fingerprint;
-  if (!out_dir.empty()) {
-    fs::create_directories(checkpoint_dir);
-    if (o.resume && fs::exists(last_path)) {
-      const std::string meta_text = load_checkpoint(last_path, *model.module, optimizer.get(), device);
-      CheckpointMeta loaded = meta_from_string(meta_text, o.val_metric, last_path);
-      if (loaded.fingerprint != fingerprint) {
-        throw RunError(fmt::format("trainer: checkpoint '{}' was written with different trainer options, seed or "
-                                   "training set; delete the checkpoints folder (or run with --fresh) to retrain",
-                                   last_path.string()));
-      }
-      state = std::move(loaded);
-      result.resumed = true;
-      spdlog::info("trainer: resumed from '{}' after epoch {} (step {})", last_path.string(), state.epoch,
-                   state.global_step);
+// Continues from checkpoints/last.pt when there is one (and resume is on).
+bool Trainer::resume(FitRun& run, ModelHandle& model) const {
+  if (run.out_dir.empty()) return false;
+  fs::create_directories(run.last_path.parent_path());
+  if (!options_.resume || !fs::exists(run.last_path)) return false;
+  const std::string meta_text = load_checkpoint(run.last_path, *model.module, run.optimizer.get(), run.device);
+  CheckpointMeta loaded = meta_from_string(meta_text, options_.val_metric, run.last_path);
+  if (loaded.fingerprint != run.fingerprint) {
+    throw RunError(fmt::format("trainer: checkpoint '{}' was written with different trainer options, seed or "
+                               "training set; delete the checkpoints folder (or run with --fresh) to retrain",
+                               run.last_path.string()));
+  }
+  run.state = std::move(loaded);
+  spdlog::info("trainer: resumed from '{}' after epoch {} (step {})", run.last_path.string(), run.state.epoch,
+               run.state.global_step);
+  return true;
+}
+
+// One optimisation step on `batch`; returns its loss. Errors name the epoch and step.
+double Trainer::train_step(FitRun& run, ModelHandle& model, Batch& batch, int epoch, long b, double lr) const {
+  const TrainerOptions& o = options_;
+  try {
+    run.optimizer->zero_grad();
+    torch::Tensor loss;
+    {
+      CudaAutocastScope autocast(run.use_amp);
+      std::mt19937_64 step_rng(random::derive_seed(o.seed, {kStepStream, static_cast<std::uint64_t>(epoch),
+                                                            static_cast<std::uint64_t>(b)}));
+      StepContext context{epoch, b, run.state.global_step, lr, &step_rng};
+      loss = step_hook_ ? step_hook_->loss(model, batch, run.criterion, context)
+                        : run.criterion(model.forward(batch.images), batch.targets);
+    }
+    if (!loss.defined() || loss.numel() != 1) {
+      throw RunError(fmt::format("trainer: the step loss at epoch {} step {} is not a scalar tensor; a "
+                                 "TrainStepHook must return the mean loss",
+                                 epoch + 1, b + 1));
+    }
+    const double loss_value = loss.item<double>();
+    if (!std::isfinite(loss_value)) {
+      throw RunError(fmt::format("trainer: loss is {} at epoch {} step {} (of {} per epoch, global step {}); "
+                                 "lower lr (now {:.3g}), set grad_clip or check the inputs for NaN",
+                                 std::isnan(loss_value) ? "nan" : (loss_value > 0 ? "inf" : "-inf"), epoch + 1,
+                                 b + 1, run.steps_per_epoch, run.state.global_step + 1, lr));
+    }
+    loss.backward();
+    if (o.grad_clip > 0.0) torch::nn::utils::clip_grad_norm_(model.module->parameters(), o.grad_clip);
+    run.optimizer->step();
+    return loss_value;
+  } catch (const c10::Error& e) {
+    throw RunError(fmt::format("trainer: LibTorch failed at epoch {} step {} (batch of {} images): {}", epoch + 1,
+                               b + 1, batch.images.size(0), e.what_without_backtrace()));
+  }
+}
+
+// The training half of an epoch: shuffled batches, loaded and transformed on the worker
+// threads, one step each. Fills the training fields of `record`.
+void Trainer::train_epoch(FitRun& run, ModelHandle& model, const SampleSource& train, int epoch,
+                          EpochRecord& record) const {
+  const TrainerOptions& o = options_;
+  const auto epoch_start = std::chrono::steady_clock::now();
+  const std::size_t n = train.size(), batch_size = static_cast<std::size_t>(o.batch_size);
+  seed_global_torch(random::derive_seed(o.seed, {kTorchStream, static_cast<std::uint64_t>(epoch)}));
+  model.module->train(true);
+  const std::vector<std::size_t> order =
+      epoch_permutation(n, random::derive_seed(o.seed, {kShuffleStream, static_cast<std::uint64_t>(epoch)}));
+  OrderedPrefetcher<Batch> loader(
+      static_cast<std::size_t>(run.steps_per_epoch),
+      [&](std::size_t b) {
+        const std::size_t begin = b * batch_size, end = std::min(n, begin + batch_size);
+        std::vector<std::size_t> indices(order.begin() + begin, order.begin() + end);
+        Batch batch = collate(train, indices, sample_transforms_, o.seed, epoch, o.num_classes);
+        batch.epoch = epoch;
+        batch.batch_index = static_cast<long>(b);
+        std::mt19937_64 rng(random::derive_seed(o.seed, {kBatchStream, static_cast<std::uint64_t>(epoch), b}));
+        for (const auto& transform : batch_transforms_) transform->apply(batch, rng);
+        return batch;
+      },
+      o.workers, o.prefetch);
+  double loss_sum = 0.0, first_wait = 0.0, lr = 0.0;
+  Batch batch;
+  for (long b = 0; b < run.steps_per_epoch; ++b) {
+    const double wait_before = loader.wait_seconds();
+    loader.next(batch);
+    if (b == 0) first_wait = loader.wait_seconds() - wait_before;
+    lr = run.schedule->at(run.state.global_step);
+    for (auto& group : run.optimizer->param_groups()) group.options().set_lr(lr);
+    batch_to_device(batch, run.device, run.use_channels_last);
+    const double loss_value = train_step(run, model, batch, epoch, b, lr);
+    ++run.state.global_step;
+    loss_sum += loss_value;
+    if (progress_) {
+      ProgressInfo info;
+      info.epoch = epoch + 1;
+      info.epochs = o.epochs;
+      info.step_in_epoch = b + 1;
+      info.steps_per_epoch = run.steps_per_epoch;
+      info.global_step = run.state.global_step;
+      info.total_steps = run.schedule->total_steps();
+      info.lr = lr;
+      info.loss = loss_value;
+      const double elapsed = seconds_since(epoch_start);
+      info.data_wait_fraction = elapsed > 0.0 ? loader.wait_seconds() / elapsed : 0.0;
+      progress_(info);
     }
   }
+  const double train_seconds = seconds_since(epoch_start);
+  loader.stop();
+  record.epoch = epoch + 1;
+  record.step = run.state.global_step;
+  record.lr = lr;
+  record.train_loss = loss_sum / static_cast<double>(run.steps_per_epoch);
+  const double wait = loader.wait_seconds();
+  record.data_wait_fraction = train_seconds > 0.0 ? std::min(1.0, wait / train_seconds) : 0.0;
+  const double steady_time = train_seconds - first_wait;
+  record.data_wait_fraction_steady =
+      run.steps_per_epoch > 1 && steady_time > 0.0 ? std::clamp((wait - first_wait) / steady_time, 0.0, 1.0) : 0.0;
+}
 
+namespace {
+
+// The validation metric of the epoch; true when it is the best so far.
+bool validate_epoch(const TrainerOptions& o, ModelHandle& model, const SampleSource& validation,
+                    const PredictOptions& eval_options, int epoch, CheckpointMeta& state, EpochRecord& record) {
+  const metrics::PredictionTable table = predict(model, validation, eval_options);
+  const double value = validation_metric(table, o.val_metric);
+  record.val_metric = value;
+  if (!state.best_metric || value > *state.best_metric) {
+    state.best_metric = value;
+    state.best_epoch = epoch + 1;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TrainResult Trainer::fit(ModelHandle& model, const SampleSource& train, const SampleSource* validation,
+                         const fs::path& out_dir) {
+  const TrainerOptions& o = options_;
+  FitRun run;
+  run.steps_per_epoch = check_fit_inputs(o, model, train, validation);
+  set_up(run, model, train.size(), out_dir);
+  TrainResult result;
+  result.resumed = resume(run, model);
   int epochs_this_run = 0;
-  for (int epoch = state.epoch; epoch < o.epochs; ++epoch) {
+  for (int epoch = run.state.epoch; epoch < o.epochs; ++epoch) {
     if (o.max_epochs_this_run > 0 && epochs_this_run >= o.max_epochs_this_run) break;
     const auto epoch_start = std::chrono::steady_clock::now();
-    seed_global_torch(random::derive_seed(o.seed, {kTorchStream, static_cast<std::uint64_t>(epoch)}));
-    model.module->train(true);
-    const std::vector<std::size_t> order =
-        epoch_permutation(n, random::derive_seed(o.seed, {kShuffleStream, static_cast<std::uint64_t>(epoch)}));
-
-    OrderedPrefetcher<Batch> loader(
-        static_cast<std::size_t>(steps_per_epoch),
-        [&](std::size_t b) {
-          const std::size_t begin = b * static_cast<std::size_t>(batch_size);
-          const std::size_t end = std::min(n, begin + static_cast<std::size_t>(batch_size));
-          std::vector<std::size_t> indices(order.begin() + begin, order.begin() + end);
-          Batch batch = collate(train, indices, sample_transforms_, o.seed, epoch, o.num_classes);
-          batch.epoch = epoch;
-          batch.batch_index = static_cast<long>(b);
-          std::mt19937_64 rng(random::derive_seed(o.seed, {kBatchStream, static_cast<std::uint64_t>(epoch), b}));
-          for (const auto& transform : batch_transforms_) transform->apply(batch, rng);
-          return batch;
-        },
-        o.workers, o.prefetch);
-
-    double loss_sum = 0.0;
-    double first_wait = 0.0;
-    double lr = 0.0;
-    Batch batch;
-    for (long b = 0; b < steps_per_epoch; ++b) {
-      const double wait_before = loader.wait_seconds();
-      loader.next(batch);
-      if (b == 0) first_wait = loader.wait_seconds() - wait_before;
-      lr = schedule.at(state.global_step);
-      for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
-      batch_to_device(batch, device, use_channels_last);
-      double loss_value = 0.0;
-      try {
-        optimizer->zero_grad();
-        torch::Tensor loss;
-        {
-          CudaAutocastScope autocast(use_amp);
-          std::mt19937_64 step_rng(random::derive_seed(o.seed, {kStepStream, static_cast<std::uint64_t>(epoch),
-                                                                static_cast<std::uint64_t>(b)}));
-          StepContext context{epoch, b, state.global_step, lr, &step_rng};
-          loss = step_hook_ ? step_hook_->loss(model, batch, criterion, context)
-                            : criterion(model.forward(batch.images), batch.targets);
-        }
-        if (!loss.defined() || loss.numel() != 1) {
-          throw RunError(fmt::format("trainer: the step loss at epoch {} step {} is not a scalar tensor; a "
-                                     "TrainStepHook must return the mean loss",
-                                     epoch + 1, b + 1));
-        }
-        loss_value = loss.item<double>();
-        if (!std::isfinite(loss_value)) {
-          throw RunError(fmt::format("trainer: loss is {} at epoch {} step {} (of {} per epoch, global step {}); "
-                                     "lower lr (now {:.3g}), set grad_clip or check the inputs for NaN",
-                                     std::isnan(loss_value) ? "nan" : (loss_value > 0 ? "inf" : "-inf"), epoch + 1,
-                                     b + 1, steps_per_epoch, state.global_step + 1, lr));
-        }
-        loss.backward();
-        if (o.grad_clip > 0.0) torch::nn::utils::clip_grad_norm_(model.module->parameters(), o.grad_clip);
-        optimizer->step();
-      } catch (const c10::Error& e) {
-        throw RunError(fmt::format("trainer: LibTorch failed at epoch {} step {} (batch of {} images): {}", epoch + 1,
-                                   b + 1, batch.images.size(0), e.what_without_backtrace()));
-      }
-      ++state.global_step;
-      loss_sum += loss_value;
-      if (progress_) {
-        ProgressInfo info;
-        info.epoch = epoch + 1;
-        info.epochs = o.epochs;
-        info.step_in_epoch = b + 1;
-        info.steps_per_epoch = steps_per_epoch;
-        info.global_step = state.global_step;
-        info.total_steps = schedule.total_steps();
-        info.lr = lr;
-        info.loss = loss_value;
-        const double elapsed = seconds_since(epoch_start);
-        info.data_wait_fraction = elapsed > 0.0 ? loader.wait_seconds() / elapsed : 0.0;
-        progress_(info);
-      }
-    }
-    const double train_seconds = seconds_since(epoch_start);
-    loader.stop();
-
     EpochRecord record;
-    record.epoch = epoch + 1;
-    record.step = state.global_step;
-    record.lr = lr;
-    record.train_loss = loss_sum / static_cast<double>(steps_per_epoch);
-    const double wait = loader.wait_seconds();
-    record.data_wait_fraction = train_seconds > 0.0 ? std::min(1.0, wait / train_seconds) : 0.0;
-    const double steady_time = train_seconds - first_wait;
-    record.data_wait_fraction_steady =
-        steps_per_epoch > 1 && steady_time > 0.0 ? std::clamp((wait - first_wait) / steady_time, 0.0, 1.0) : 0.0;
-
-    bool improved = false;
-    if (validation != nullptr) {
-      const metrics::PredictionTable table = predict(model, *validation, eval_options);
-      const double value = validation_metric(table, o.val_metric);
-      record.val_metric = value;
-      if (!state.best_metric || value > *state.best_metric) {
-        state.best_metric = value;
-        state.best_epoch = epoch + 1;
-        improved = true;
-      }
-    }
+    train_epoch(run, model, train, epoch, record);
+    const bool improved =
+        validation != nullptr && validate_epoch(o, model, *validation, run.eval_options, epoch, run.state, record);
     record.seconds = seconds_since(epoch_start);
-    state.epoch = epoch + 1;
-    state.history.push_back(record);
+    run.state.epoch = epoch + 1;
+    run.state.history.push_back(record);
     if (!out_dir.empty()) {
-      const std::string meta = meta_to_string(state, o.val_metric);
-      if (improved) save_checkpoint(best_path, *model.module, nullptr, meta);
-      save_checkpoint(last_path, *model.module, optimizer.get(), meta);
-      write_train_log(log_path, state.history, o.val_metric);
+      const std::string meta = meta_to_string(run.state, o.val_metric);
+      if (improved) save_checkpoint(run.best_path, *model.module, nullptr, meta);
+      save_checkpoint(run.last_path, *model.module, run.optimizer.get(), meta);
+      write_train_log(run.log_path, run.state.history, o.val_metric);
     }
     spdlog::debug("trainer: epoch {}/{} loss {:.4f} lr {:.3g} wait {:.1f}% time {:.2f}s", epoch + 1, o.epochs,
                   record.train_loss, record.lr, 100.0 * record.data_wait_fraction, record.seconds);
     ++epochs_this_run;
     if (on_epoch_) on_epoch_(record);
   }
-
-  result.epochs_completed = state.epoch;
-  result.global_step = state.global_step;
-  result.finished = state.epoch >= o.epochs;
-  result.best_val_metric = state.best_metric;
-  result.best_epoch = state.best_epoch;
-  result.history = state.history;
-  if (result.finished && o.model_selection == "best" && state.best_epoch > 0) {
+  result.epochs_completed = run.state.epoch;
+  result.global_step = run.state.global_step;
+  result.finished = run.state.epoch >= o.epochs;
+  result.best_val_metric = run.state.best_metric;
+  result.best_epoch = run.state.best_epoch;
+  result.history = run.state.history;
+  if (result.finished && o.model_selection == "best" && run.state.best_epoch > 0) {
     if (out_dir.empty()) {
       throw ConfigError("trainer: model_selection=best needs an output folder for checkpoints/best.pt");
     }
-    load_checkpoint(best_path, *model.module, nullptr, device);
+    load_checkpoint(run.best_path, *model.module, nullptr, run.device);
   }
   return result;
 }

@@ -117,6 +117,12 @@ class Trainer {
   const TrainerOptions& options() const { return options_; }
 
  private:
+  struct FitRun;  // one call of fit (trainer.cpp)
+  void set_up(FitRun& run, ModelHandle& model, std::size_t train_size, const std::filesystem::path& out_dir) const;
+  bool resume(FitRun& run, ModelHandle& model) const;
+  void train_epoch(FitRun& run, ModelHandle& model, const SampleSource& train, int epoch, EpochRecord& record) const;
+  double train_step(FitRun& run, ModelHandle& model, Batch& batch, int epoch, long batch_index, double lr) const;
+
   TrainerOptions options_;
   std::vector<std::shared_ptr<const SampleTransform>> sample_transforms_;
   std::vector<std::shared_ptr<const BatchTransform>> batch_transforms_;

@@ -2,9 +2,6 @@
 
 #include <ATen/ATen.h>
 #include <torch/optim/adam.h>
-#include <torch/serialize.h>
-#include <torch/serialize/input-archive.h>
-#include <torch/serialize/output-archive.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -20,6 +17,7 @@
 #include "framework/core/progress.h"
 #include "framework/core/random.h"
 #include "framework/core/system_info.h"
+#include "framework/train/checkpoint.h"
 #include "framework/train/sample_source.h"
 #include "framework/train/trainer.h"
 #include "models/classifiers/weights.h"
@@ -33,7 +31,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kStateFormat = "frerec-gan-state/1";
 // derive_seed streams of this trainer (first part), apart from the per-step stream.
 constexpr std::uint64_t kInitStream = 101, kStepStream = 102, kBatchStatsStream = 103, kCriticStream = 104;
 constexpr std::uint64_t kGridSeed = 0;  // latents of the progress grids: seed 0, indices 0..n-1
@@ -74,35 +71,6 @@ std::vector<Image> grid_images(Generator& generator, int label, int count) {
   return to_images(((out + 1.0) * 0.5).clamp(0.0, 1.0));
 }
 
-c10::Dict<std::string, at::Tensor> tensor_dict(const torch::nn::Module& module) {
-  c10::Dict<std::string, at::Tensor> dict;
-  for (const auto& [key, tensor] : models::state_dict(module)) dict.insert(key, tensor.detach().clone());
-  return dict;
-}
-
-std::vector<std::pair<std::string, at::Tensor>> from_tensor_dict(const c10::IValue& value) {
-  std::vector<std::pair<std::string, at::Tensor>> out;
-  for (const auto& item : value.toGenericDict()) out.emplace_back(item.key().toStringRef(), item.value().toTensor());
-  return out;
-}
-
-at::Tensor optimizer_bytes(torch::optim::Optimizer& optimizer) {
-  torch::serialize::OutputArchive archive;
-  optimizer.save(archive);
-  std::ostringstream bytes;
-  archive.save_to(bytes);
-  const std::string data = bytes.str();
-  return at::from_blob(const_cast<char*>(data.data()), {static_cast<int64_t>(data.size())}, at::kByte).clone();
-}
-
-void load_optimizer(torch::optim::Optimizer& optimizer, const at::Tensor& bytes) {
-  const at::Tensor contiguous = bytes.contiguous();
-  std::istringstream stream(std::string(static_cast<const char*>(contiguous.data_ptr()), contiguous.numel()));
-  torch::serialize::InputArchive archive;
-  archive.load_from(stream);
-  optimizer.load(archive);
-}
-
 struct Networks {
   Generator g{nullptr};
   Discriminator d{nullptr};
@@ -111,51 +79,52 @@ struct Networks {
   std::unique_ptr<torch::optim::Adam> opt_g, opt_d;
 };
 
+// The training state (framework/train/checkpoint.h, kind "gan"): G, D, EMA G, the class
+// critic, both optimisers, the step and the training log so far.
 void save_state(const fs::path& path, Networks& nets, long step, const std::string& fingerprint,
                 const std::string& log_text) {
-  c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
-  dict.insert("format", std::string(kStateFormat));
-  dict.insert("fingerprint", fingerprint);
-  dict.insert("step", static_cast<int64_t>(step));
-  dict.insert("generator", tensor_dict(*nets.g));
-  dict.insert("discriminator", tensor_dict(*nets.d));
-  dict.insert("generator_ema", tensor_dict(*nets.g_ema));
-  dict.insert("critic", tensor_dict(*nets.critic));
-  dict.insert("optimizer_g", optimizer_bytes(*nets.opt_g));
-  dict.insert("optimizer_d", optimizer_bytes(*nets.opt_d));
-  dict.insert("log", log_text);
-  const std::vector<char> pickled = torch::pickle_save(c10::IValue(dict));
-  write_file_atomic(path, std::string(pickled.begin(), pickled.end()));
+  train::Checkpoint checkpoint;
+  checkpoint.kind = "gan";
+  checkpoint.fingerprint = fingerprint;
+  checkpoint.meta = {{"step", step}, {"log", log_text}};
+  checkpoint.add_module("generator", *nets.g);
+  checkpoint.add_module("discriminator", *nets.d);
+  checkpoint.add_module("generator_ema", *nets.g_ema);
+  checkpoint.add_module("critic", *nets.critic);
+  checkpoint.add_optimizer("generator", *nets.opt_g);
+  checkpoint.add_optimizer("discriminator", *nets.opt_d);
+  checkpoint.add_rng();
+  train::write_checkpoint(path, checkpoint);
+}
+
+void load_module(torch::nn::Module& module, const train::Checkpoint& checkpoint, const std::string& name,
+                 const std::string& what) {
+  const train::TensorMap& stored = checkpoint.module(name);
+  load_named_state(module, std::vector<std::pair<std::string, at::Tensor>>(stored.begin(), stored.end()), what);
 }
 
 // Returns the step of the state, after loading it into `nets`; -1 if absent.
 long load_state(const fs::path& path, Networks& nets, const std::string& fingerprint, std::string& log_text) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return -1;
-  const std::string bytes = read_file(path);
-  c10::IValue value;
-  try {
-    value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
-  } catch (const std::exception& e) {
-    throw RunError("generator: training state '" + path.string() + "' is unreadable (" +
-                   std::string(e.what()).substr(0, 160) + "); delete it or rerun with --fresh");
-  }
-  if (!value.isGenericDict()) throw RunError("generator: '" + path.string() + "' is not a generator training state");
-  const auto dict = value.toGenericDict();
-  if (!dict.contains("format") || dict.at("format").toStringRef() != kStateFormat)
-    throw RunError("generator: '" + path.string() + "' is not a generator training state (" + kStateFormat + ")");
-  if (dict.at("fingerprint").toStringRef() != fingerprint)
+  const train::Checkpoint checkpoint = train::read_checkpoint(path, "gan", "generator");
+  if (checkpoint.fingerprint != fingerprint)
     throw RunError("generator: the training state in '" + path.parent_path().string() +
                    "' was made with other generator settings or other training data; rerun with --fresh to start "
                    "over, or choose another --out");
-  load_named_state(*nets.g, from_tensor_dict(dict.at("generator")), "generator: state G");
-  load_named_state(*nets.d, from_tensor_dict(dict.at("discriminator")), "generator: state D");
-  load_named_state(*nets.g_ema, from_tensor_dict(dict.at("generator_ema")), "generator: state EMA G");
-  load_named_state(*nets.critic, from_tensor_dict(dict.at("critic")), "generator: state class critic");
-  load_optimizer(*nets.opt_g, dict.at("optimizer_g").toTensor());
-  load_optimizer(*nets.opt_d, dict.at("optimizer_d").toTensor());
-  log_text = dict.at("log").toStringRef();
-  return static_cast<long>(dict.at("step").toInt());
+  load_module(*nets.g, checkpoint, "generator", "generator: state G");
+  load_module(*nets.d, checkpoint, "discriminator", "generator: state D");
+  load_module(*nets.g_ema, checkpoint, "generator_ema", "generator: state EMA G");
+  load_module(*nets.critic, checkpoint, "critic", "generator: state class critic");
+  checkpoint.load_optimizer("generator", *nets.opt_g);
+  checkpoint.load_optimizer("discriminator", *nets.opt_d);
+  try {
+    log_text = checkpoint.meta.at("log").get<std::string>();
+    return checkpoint.meta.at("step").get<long>();
+  } catch (const nlohmann::json::exception& e) {
+    throw RunError("generator: training state '" + path.string() + "' has an incomplete meta record (" + e.what() +
+                   "); delete it or rerun with --fresh");
+  }
 }
 
 void check_finite(double value, const std::string& what, long step) {
@@ -337,9 +306,10 @@ double train_critic(ClassCritic& critic, const at::Tensor& real, const at::Tenso
 }  // namespace
 
 // ---------------------------------------------------------------- training
-GanTrainResult train_gan(const GanTrainOptions& options, const GanTrainData& data, const fs::path& out_dir,
-                         const RunContext& context, bool fresh, long max_steps_this_run) {
-  options.validate();
+namespace {
+
+// The architecture the training images ask for, after checking they can train a GAN.
+GanArchitecture architecture_for(const GanTrainOptions& options, const GanTrainData& data) {
   if (data.images.empty()) throw RunError("generator: no training images for task '" + data.task + "'");
   if (data.labels.size() != data.images.size())
     throw InternalError("generator: one label per training image is required");
@@ -366,27 +336,22 @@ GanTrainResult train_gan(const GanTrainOptions& options, const GanTrainData& dat
   for (int label : data.labels)
     if (label < 0 || label >= data.num_classes)
       throw RunError(fmt::format("generator: label {} outside [0, {})", label, data.num_classes));
-  const std::vector<AugmentOp> augment = parse_diff_augment(options.diff_augment, "generator.diff_augment");
-  if (context.device != "cpu")
-    spdlog::warn("generator: training runs on the CPU (device '{}' requested; the demo GANs are CPU-sized)",
-                 context.device);
+  return arch;
+}
 
-  GanTrainResult result;
-  result.data_fingerprint = training_data_fingerprint(data.images, data.labels);
-  const std::string fingerprint = options.fingerprint() + ";arch=" + arch.describe() + ";data=" + result.data_fingerprint;
-
+// `fresh` removes what an earlier run left in out_dir.
+void prepare_output(const fs::path& out_dir, bool fresh) {
   fs::create_directories(out_dir);
-  const fs::path state_path = out_dir / "state.pt";
-  const fs::path log_path = out_dir / "train_log.jsonl";
-  if (fresh) {
-    std::error_code ec;
-    fs::remove(state_path, ec);
-    fs::remove(log_path, ec);
-    fs::remove(out_dir / "generator.safetensors", ec);
-    fs::remove_all(out_dir / "samples", ec);
-  }
+  if (!fresh) return;
+  std::error_code ec;
+  fs::remove(out_dir / "state.pt", ec);
+  fs::remove(out_dir / "train_log.jsonl", ec);
+  fs::remove(out_dir / "generator.safetensors", ec);
+  fs::remove_all(out_dir / "samples", ec);
+}
 
-  // Networks: initialised from the seed, then (maybe) overwritten by the saved state.
+// G, D, the EMA copy of G and the class critic, initialised from the seed, and the optimisers.
+Networks build_networks(const GanArchitecture& arch, const GanTrainOptions& options) {
   train::seed_global_torch(random::derive_seed(options.seed, {kInitStream}));
   Networks nets;
   nets.g = Generator(arch);
@@ -398,192 +363,169 @@ GanTrainResult train_gan(const GanTrainOptions& options, const GanTrainData& dat
       nets.g->parameters(), torch::optim::AdamOptions(options.lr_g).betas({options.beta1, options.beta2}));
   nets.opt_d = std::make_unique<torch::optim::Adam>(
       nets.d->parameters(), torch::optim::AdamOptions(options.lr_d).betas({options.beta1, options.beta2}));
-  std::string log_text;
-  long step = std::max(0L, load_state(state_path, nets, fingerprint, log_text));
-  result.resumed = step > 0;
-  if (result.resumed) spdlog::info("generator: resuming {} from step {} ({})", data.task, step, state_path.string());
-  spdlog::info("generator: {} on {} images ({}), G {} parameters, D {} parameters, {} steps of batch {}", data.task,
-               data.images.size(), arch.describe(), count_parameters(*nets.g), count_parameters(*nets.d),
-               options.steps, options.batch_size);
+  return nets;
+}
 
-  const at::Tensor real_all = to_batch_tensor(data.images) * 2.0 - 1.0;
-  std::vector<int64_t> label_values(data.labels.begin(), data.labels.end());
-  const at::Tensor labels_all = at::from_blob(label_values.data(), {static_cast<int64_t>(label_values.size())}, at::kLong).clone();
-  const int64_t n_real = real_all.size(0);
+// What one training step measured (the log averages them over log_every steps).
+struct StepStats {
+  double d_loss = 0, g_loss = 0, d_real = 0, d_fake = 0, real_std = 0, fake_std = 0;
+  double real_pairs = 0, fake_pairs = 0, class_loss = 0;
+  StepStats& operator+=(const StepStats& o) {
+    d_loss += o.d_loss, g_loss += o.g_loss, d_real += o.d_real, d_fake += o.d_fake, real_std += o.real_std;
+    fake_std += o.fake_std, real_pairs += o.real_pairs, fake_pairs += o.fake_pairs, class_loss += o.class_loss;
+    return *this;
+  }
+};
+
+// Everything a step needs besides the networks.
+struct StepContext {
+  const GanTrainOptions& options;
+  const GanArchitecture& arch;
+  const std::vector<AugmentOp>& augment;
+  const at::Tensor& real_all;
+  const at::Tensor& labels_all;
+};
+
+// D step: real and fake through D as one batch (two batches when the minibatch-std groups do
+// not divide the batch). Returns the loss and D's mean outputs on real and fake.
+at::Tensor discriminator_step(Networks& nets, const StepContext& c, const at::Tensor& real, const at::Tensor& labels,
+                              StepStats& stats) {
+  const int64_t batch = c.options.batch_size;
+  at::Tensor fake;
+  {
+    at::NoGradGuard no_grad;
+    fake = nets.g->forward(at::randn({batch, c.arch.z_dim}), labels);
+  }
+  for (auto& p : nets.d->parameters()) p.requires_grad_(true);
+  at::Tensor d_real, d_fake;
+  if (c.options.d_mbstd_group <= 1 || batch % c.options.d_mbstd_group == 0) {
+    const at::Tensor both = diff_augment(at::cat({real, fake}, 0), c.augment);
+    const at::Tensor logits = nets.d->forward(both, at::cat({labels, labels}, 0));
+    d_real = logits.narrow(0, 0, batch);
+    d_fake = logits.narrow(0, batch, batch);
+  } else {
+    d_real = nets.d->forward(diff_augment(real, c.augment), labels);
+    d_fake = nets.d->forward(diff_augment(fake, c.augment), labels);
+  }
+  const bool hinge = c.options.loss == "hinge";
+  const at::Tensor loss_d = hinge ? at::relu(1.0 - d_real).mean() + at::relu(1.0 + d_fake).mean()
+                                  : at::softplus(-d_real).mean() + at::softplus(d_fake).mean();
+  nets.opt_d->zero_grad();
+  loss_d.backward();
+  nets.opt_d->step();
+  stats.d_real = d_real.mean().item<double>();
+  stats.d_fake = d_fake.mean().item<double>();
+  return loss_d;
+}
+
+// G step (D frozen: gradients only reach the images): adversarial loss, the class critic's
+// cross-entropy and the diversity hinge. Returns the loss and the generated batch.
+std::pair<at::Tensor, at::Tensor> generator_step(Networks& nets, const StepContext& c, const at::Tensor& real,
+                                                 const at::Tensor& labels, StepStats& stats) {
+  const GanTrainOptions& options = c.options;
   const int64_t batch = options.batch_size;
-
+  for (auto& p : nets.d->parameters()) p.requires_grad_(false);
+  const at::Tensor z_g = at::randn({batch, c.arch.z_dim});
+  // With the diversity term, the second half repeats the first half's classes so that each
+  // pair (i, i + B/2) differs in z (and noise) only.
+  const bool seek = options.diversity > 0 && batch >= 2;
+  const int64_t half = batch / 2;
+  const at::Tensor g_labels = seek ? at::cat({labels.narrow(0, 0, half), labels.narrow(0, 0, batch - half)}, 0) : labels;
+  const at::Tensor generated = nets.g->forward(z_g, g_labels);
+  const at::Tensor augmented = diff_augment(generated, c.augment);
+  const at::Tensor g_logits = nets.d->forward(augmented, g_labels);
+  at::Tensor loss_g = options.loss == "hinge" ? -g_logits.mean() : at::softplus(-g_logits).mean();
   if (options.class_weight > 0) {
-    if (step == 0) {
-      const auto critic_start = Clock::now();
-      result.critic_accuracy = train_critic(nets.critic, real_all, labels_all, options, augment);
-      spdlog::info("generator: class critic trained ({} steps, {:.1f} s): accuracy {:.3f} on the training images",
-                   options.critic_steps, std::chrono::duration<double>(Clock::now() - critic_start).count(),
-                   result.critic_accuracy);
-    } else {
-      result.critic_accuracy = critic_accuracy(nets.critic, real_all, labels_all);
-    }
+    const at::Tensor class_loss = at::cross_entropy_loss(nets.critic->forward(augmented), g_labels);
+    loss_g = loss_g + options.class_weight * class_loss;
+    stats.class_loss = class_loss.item<double>();
   }
+  if (seek) {
+    // Diversity hinge: pairs (i, i + B/2) of the same class should differ, at 1/4
+    // resolution (structure, not pixel noise), at least as much as pairs of real images
+    // of this step's batch do; pairs that already do cost nothing (unlike MSGAN's
+    // unbounded ratio, which a few off-manifold samples can satisfy for all).
+    auto coarse_distance = [&](const at::Tensor& images) {
+      const at::Tensor pooled = at::avg_pool2d(images, {4, 4});
+      return (pooled.narrow(0, 0, half) - pooled.narrow(0, half, half)).abs().mean({1, 2, 3});
+    };
+    const at::Tensor target = coarse_distance(real).mean().detach();
+    const at::Tensor fake_distance = coarse_distance(generated);
+    loss_g = loss_g + options.diversity * at::relu(target - fake_distance).mean();
+    stats.real_pairs = target.item<double>();
+    stats.fake_pairs = fake_distance.mean().item<double>();
+  }
+  nets.opt_g->zero_grad();
+  loss_g.backward();
+  nets.opt_g->step();
+  return {loss_g, generated};
+}
 
-  auto ema_params = nets.g_ema->parameters();
-  auto g_params = nets.g->parameters();
-  auto d_params = nets.d->parameters();
+// One iteration: a real batch drawn with the step's seed, a D step, a G step, the EMA update.
+StepStats gan_step(Networks& nets, const StepContext& c, long step) {
+  const GanTrainOptions& options = c.options;
+  train::seed_global_torch(random::derive_seed(options.seed, {kStepStream, static_cast<std::uint64_t>(step)}));
+  const at::Tensor index = at::randint(0, c.real_all.size(0), {options.batch_size}, at::kLong);
+  const at::Tensor real = c.real_all.index_select(0, index);
+  const at::Tensor labels = c.labels_all.index_select(0, index);
+  StepStats stats;
+  const at::Tensor loss_d = discriminator_step(nets, c, real, labels, stats);
+  const auto [loss_g, generated] = generator_step(nets, c, real, labels, stats);
+  {
+    at::NoGradGuard no_grad;
+    const double decay = std::min(options.ema_decay, (1.0 + step) / (10.0 + step));
+    auto ema_params = nets.g_ema->parameters();
+    auto g_params = nets.g->parameters();
+    for (std::size_t i = 0; i < ema_params.size(); ++i) ema_params[i].mul_(decay).add_(g_params[i], 1.0 - decay);
+  }
+  stats.d_loss = loss_d.item<double>();
+  stats.g_loss = loss_g.item<double>();
+  check_finite(stats.d_loss, "the discriminator loss", step);
+  check_finite(stats.g_loss, "the generator loss", step);
+  // Diversity: per-pixel std over the batch, averaged (collapse drives the fake one to 0).
+  stats.fake_std = generated.detach().std(0).mean().item<double>();
+  stats.real_std = real.std(0).mean().item<double>();
+  return stats;
+}
 
-  auto write_grid = [&](long at_step) {
-    nets.g_ema->recompute_batch_stats(options.bn_stats_batches, options.bn_stats_batch,
-                                      random::derive_seed(options.seed, {kBatchStatsStream}));
-    std::vector<GridRow> rows;
-    for (int label = 0; label < data.num_classes; ++label)
-      rows.push_back({"EMA " + data.class_names.at(static_cast<std::size_t>(label)),
-                      grid_images(nets.g_ema, label, options.grid_per_class)});
-    nets.g->eval();
-    for (int label = 0; label < data.num_classes; ++label)
-      rows.push_back({"raw G " + data.class_names.at(static_cast<std::size_t>(label)),
-                      grid_images(nets.g, label, options.grid_per_class)});
-    nets.g->train();
-    write_image_grid(out_dir / "samples" / fmt::format("step_{:07d}.png", at_step),
-                     fmt::format("{} generator, step {}", data.task, at_step), rows);
-  };
+// One line of train_log.jsonl: the means over the interval's steps.
+nlohmann::json log_line(long step, const StepStats& sum, long steps, double seconds) {
+  const double n = static_cast<double>(steps);
+  return {{"step", step},
+          {"d_loss", sum.d_loss / n},
+          {"g_loss", sum.g_loss / n},
+          {"d_real", sum.d_real / n},
+          {"d_fake", sum.d_fake / n},
+          {"real_std", sum.real_std / n},
+          {"fake_std", sum.fake_std / n},
+          {"real_pair_distance", sum.real_pairs / n},
+          {"fake_pair_distance", sum.fake_pairs / n},
+          {"class_loss", sum.class_loss / n},
+          {"seconds", seconds},
+          {"steps_per_second", n / std::max(seconds, 1e-9)}};
+}
 
-  const long target = max_steps_this_run > 0 ? std::min(options.steps, step + max_steps_this_run) : options.steps;
-  // Progress (and its ETA) counts this run's steps; the status shows the global step.
-  const long start_step = step;
-  Progress progress("generator " + data.task, static_cast<std::size_t>(std::max(0L, target - start_step)),
-                    context.interactive);
-  const auto run_start = Clock::now();
-  auto interval_start = Clock::now();
-  double sum_d = 0, sum_g = 0, sum_real = 0, sum_fake = 0, sum_real_std = 0, sum_fake_std = 0;
-  double sum_real_pairs = 0, sum_fake_pairs = 0, sum_class = 0;
-  long interval_steps = 0;
+// samples/step_NNNNNNN.png: the EMA G (with standing statistics) and the raw G, one row per class.
+void write_progress_grid(Networks& nets, const GanTrainOptions& options, const GanTrainData& data,
+                         const fs::path& out_dir, long step) {
+  nets.g_ema->recompute_batch_stats(options.bn_stats_batches, options.bn_stats_batch,
+                                    random::derive_seed(options.seed, {kBatchStatsStream}));
+  std::vector<GridRow> rows;
+  for (int label = 0; label < data.num_classes; ++label)
+    rows.push_back({"EMA " + data.class_names.at(static_cast<std::size_t>(label)),
+                    grid_images(nets.g_ema, label, options.grid_per_class)});
+  nets.g->eval();
+  for (int label = 0; label < data.num_classes; ++label)
+    rows.push_back({"raw G " + data.class_names.at(static_cast<std::size_t>(label)),
+                    grid_images(nets.g, label, options.grid_per_class)});
   nets.g->train();
-  nets.d->train();
-  nets.g_ema->eval();
-  const bool hinge = options.loss == "hinge";
+  write_image_grid(out_dir / "samples" / fmt::format("step_{:07d}.png", step),
+                   fmt::format("{} generator, step {}", data.task, step), rows);
+}
 
-  while (step < target) {
-    ++step;
-    train::seed_global_torch(random::derive_seed(options.seed, {kStepStream, static_cast<std::uint64_t>(step)}));
-    const at::Tensor index = at::randint(0, n_real, {batch}, at::kLong);
-    const at::Tensor real = real_all.index_select(0, index);
-    const at::Tensor labels = labels_all.index_select(0, index);
-
-    // D step: real and fake through D as one batch.
-    at::Tensor fake;
-    {
-      at::NoGradGuard no_grad;
-      fake = nets.g->forward(at::randn({batch, arch.z_dim}), labels);
-    }
-    for (auto& p : d_params) p.requires_grad_(true);
-    at::Tensor d_real, d_fake;
-    if (options.d_mbstd_group <= 1 || batch % options.d_mbstd_group == 0) {
-      const at::Tensor both = diff_augment(at::cat({real, fake}, 0), augment);
-      const at::Tensor logits = nets.d->forward(both, at::cat({labels, labels}, 0));
-      d_real = logits.narrow(0, 0, batch);
-      d_fake = logits.narrow(0, batch, batch);
-    } else {
-      d_real = nets.d->forward(diff_augment(real, augment), labels);
-      d_fake = nets.d->forward(diff_augment(fake, augment), labels);
-    }
-    const at::Tensor loss_d = hinge ? at::relu(1.0 - d_real).mean() + at::relu(1.0 + d_fake).mean()
-                                    : at::softplus(-d_real).mean() + at::softplus(d_fake).mean();
-    nets.opt_d->zero_grad();
-    loss_d.backward();
-    nets.opt_d->step();
-
-    // G step (D frozen: gradients only reach the images).
-    for (auto& p : d_params) p.requires_grad_(false);
-    const at::Tensor z_g = at::randn({batch, arch.z_dim});
-    // With the diversity term, the second half repeats the first half's classes so that each
-    // pair (i, i + B/2) differs in z (and noise) only.
-    const bool seek = options.diversity > 0 && batch >= 2;
-    const int64_t half = batch / 2;
-    const at::Tensor g_labels =
-        seek ? at::cat({labels.narrow(0, 0, half), labels.narrow(0, 0, batch - half)}, 0) : labels;
-    const at::Tensor generated = nets.g->forward(z_g, g_labels);
-    const at::Tensor augmented = diff_augment(generated, augment);
-    const at::Tensor g_logits = nets.d->forward(augmented, g_labels);
-    at::Tensor loss_g = hinge ? -g_logits.mean() : at::softplus(-g_logits).mean();
-    if (options.class_weight > 0) {
-      const at::Tensor class_loss = at::cross_entropy_loss(nets.critic->forward(augmented), g_labels);
-      loss_g = loss_g + options.class_weight * class_loss;
-      sum_class += class_loss.item<double>();
-    }
-    if (seek) {
-      // Diversity hinge: pairs (i, i + B/2) of the same class should differ, at 1/4
-      // resolution (structure, not pixel noise), at least as much as pairs of real images
-      // of this step's batch do; pairs that already do cost nothing (unlike MSGAN's
-      // unbounded ratio, which a few off-manifold samples can satisfy for all).
-      auto coarse_distance = [&](const at::Tensor& images) {
-        const at::Tensor pooled = at::avg_pool2d(images, {4, 4});
-        return (pooled.narrow(0, 0, half) - pooled.narrow(0, half, half)).abs().mean({1, 2, 3});
-      };
-      const at::Tensor target = coarse_distance(real).mean().detach();
-      const at::Tensor fake_distance = coarse_distance(generated);
-      loss_g = loss_g + options.diversity * at::relu(target - fake_distance).mean();
-      sum_real_pairs += target.item<double>();
-      sum_fake_pairs += fake_distance.mean().item<double>();
-    }
-    nets.opt_g->zero_grad();
-    loss_g.backward();
-    nets.opt_g->step();
-
-    // EMA of G's parameters.
-    {
-      at::NoGradGuard no_grad;
-      const double decay = std::min(options.ema_decay, (1.0 + step) / (10.0 + step));
-      for (std::size_t i = 0; i < ema_params.size(); ++i) ema_params[i].mul_(decay).add_(g_params[i], 1.0 - decay);
-    }
-
-    const double dl = loss_d.item<double>(), gl = loss_g.item<double>();
-    check_finite(dl, "the discriminator loss", step);
-    check_finite(gl, "the generator loss", step);
-    sum_d += dl;
-    sum_g += gl;
-    sum_real += d_real.mean().item<double>();
-    sum_fake += d_fake.mean().item<double>();
-    // Diversity: per-pixel std over the batch, averaged (collapse drives the fake one to 0).
-    sum_fake_std += generated.detach().std(0).mean().item<double>();
-    sum_real_std += real.std(0).mean().item<double>();
-    ++interval_steps;
-    ++result.steps_this_run;
-    progress.set(static_cast<std::size_t>(step - start_step),
-                 fmt::format("step {}/{} D {:.3f} G {:.3f}", step, options.steps, dl, gl));
-
-    if (step % options.log_every == 0 || step == options.steps) {
-      const double seconds = std::chrono::duration<double>(Clock::now() - interval_start).count();
-      const nlohmann::json line = {{"step", step},
-                                   {"d_loss", sum_d / interval_steps},
-                                   {"g_loss", sum_g / interval_steps},
-                                   {"d_real", sum_real / interval_steps},
-                                   {"d_fake", sum_fake / interval_steps},
-                                   {"real_std", sum_real_std / interval_steps},
-                                   {"fake_std", sum_fake_std / interval_steps},
-                                   {"real_pair_distance", sum_real_pairs / interval_steps},
-                                   {"fake_pair_distance", sum_fake_pairs / interval_steps},
-                                   {"class_loss", sum_class / interval_steps},
-                                   {"seconds", seconds},
-                                   {"steps_per_second", interval_steps / std::max(seconds, 1e-9)}};
-      log_text += line.dump() + "\n";
-      write_file_atomic(log_path, log_text);
-      sum_d = sum_g = sum_real = sum_fake = sum_real_std = sum_fake_std = sum_real_pairs = sum_fake_pairs = sum_class = 0;
-      interval_steps = 0;
-      interval_start = Clock::now();
-    }
-    if (step % options.sample_every == 0 || step == options.steps) {
-      write_grid(step);
-    }
-    if (step % options.checkpoint_every == 0 || step == options.steps || step == target)
-      save_state(state_path, nets, step, fingerprint, log_text);
-  }
-  result.steps = step;
-  result.seconds = std::chrono::duration<double>(Clock::now() - run_start).count();
-  result.steps_per_second = result.steps_this_run / std::max(result.seconds, 1e-9);
-  progress.finish(fmt::format("{} steps this run, {:.2f} steps/s", result.steps_this_run, result.steps_per_second));
-  if (step < options.steps) {
-    spdlog::info("generator: stopped at step {} of {} (state saved; run again to continue)", step, options.steps);
-    return result;
-  }
-
-  // Export the EMA generator with standing statistics.
+// generator.safetensors: the EMA generator with standing statistics and what made it.
+fs::path export_generator(Networks& nets, const GanTrainOptions& options, const GanTrainData& data,
+                          const fs::path& out_dir, long step, const GanTrainResult& result) {
   nets.g_ema->recompute_batch_stats(options.bn_stats_batches, options.bn_stats_batch,
                                     random::derive_seed(options.seed, {kBatchStatsStream}));
   std::map<std::string, std::string> metadata = {
@@ -601,8 +543,94 @@ GanTrainResult train_gan(const GanTrainOptions& options, const GanTrainData& dat
       {"class_names", fmt::format("{}", fmt::join(data.class_names, ","))},
       {"standing_stats", fmt::format("{}x{}", options.bn_stats_batches, options.bn_stats_batch)},
       {"critic_accuracy", fmt::format("{:.4f}", result.critic_accuracy)}};
-  result.generator_file = out_dir / "generator.safetensors";
-  save_generator(result.generator_file, nets.g_ema, metadata);
+  const fs::path file = out_dir / "generator.safetensors";
+  save_generator(file, nets.g_ema, metadata);
+  return file;
+}
+
+// The class critic: trained before the first GAN step, or (resumed) its accuracy re-measured.
+double prepare_critic(Networks& nets, const StepContext& c, long step) {
+  if (step > 0) return critic_accuracy(nets.critic, c.real_all, c.labels_all);
+  const auto critic_start = Clock::now();
+  const double accuracy = train_critic(nets.critic, c.real_all, c.labels_all, c.options, c.augment);
+  spdlog::info("generator: class critic trained ({} steps, {:.1f} s): accuracy {:.3f} on the training images",
+               c.options.critic_steps, std::chrono::duration<double>(Clock::now() - critic_start).count(), accuracy);
+  return accuracy;
+}
+
+}  // namespace
+
+GanTrainResult train_gan(const GanTrainOptions& options, const GanTrainData& data, const fs::path& out_dir,
+                         const RunContext& context, bool fresh, long max_steps_this_run) {
+  options.validate();
+  const GanArchitecture arch = architecture_for(options, data);
+  const std::vector<AugmentOp> augment = parse_diff_augment(options.diff_augment, "generator.diff_augment");
+  if (context.device != "cpu")
+    spdlog::warn("generator: training runs on the CPU (device '{}' requested; the demo GANs are CPU-sized)",
+                 context.device);
+  GanTrainResult result;
+  result.data_fingerprint = training_data_fingerprint(data.images, data.labels);
+  const std::string fingerprint = options.fingerprint() + ";arch=" + arch.describe() + ";data=" + result.data_fingerprint;
+  prepare_output(out_dir, fresh);
+  const fs::path state_path = out_dir / "state.pt", log_path = out_dir / "train_log.jsonl";
+
+  // Networks: initialised from the seed, then (maybe) overwritten by the saved state.
+  Networks nets = build_networks(arch, options);
+  std::string log_text;
+  long step = std::max(0L, load_state(state_path, nets, fingerprint, log_text));
+  result.resumed = step > 0;
+  if (result.resumed) spdlog::info("generator: resuming {} from step {} ({})", data.task, step, state_path.string());
+  spdlog::info("generator: {} on {} images ({}), G {} parameters, D {} parameters, {} steps of batch {}", data.task,
+               data.images.size(), arch.describe(), count_parameters(*nets.g), count_parameters(*nets.d),
+               options.steps, options.batch_size);
+
+  const at::Tensor real_all = to_batch_tensor(data.images) * 2.0 - 1.0;
+  std::vector<int64_t> label_values(data.labels.begin(), data.labels.end());
+  const at::Tensor labels_all = at::from_blob(label_values.data(), {static_cast<int64_t>(label_values.size())}, at::kLong).clone();
+  const StepContext c{options, arch, augment, real_all, labels_all};
+  if (options.class_weight > 0) result.critic_accuracy = prepare_critic(nets, c, step);
+
+  const long target = max_steps_this_run > 0 ? std::min(options.steps, step + max_steps_this_run) : options.steps;
+  // Progress (and its ETA) counts this run's steps; the status shows the global step.
+  const long start_step = step;
+  Progress progress("generator " + data.task, static_cast<std::size_t>(std::max(0L, target - start_step)),
+                    context.interactive);
+  const auto run_start = Clock::now();
+  auto interval_start = Clock::now();
+  StepStats interval;
+  long interval_steps = 0;
+  nets.g->train();
+  nets.d->train();
+  nets.g_ema->eval();
+  while (step < target) {
+    ++step;
+    const StepStats stats = gan_step(nets, c, step);
+    interval += stats;
+    ++interval_steps;
+    ++result.steps_this_run;
+    progress.set(static_cast<std::size_t>(step - start_step),
+                 fmt::format("step {}/{} D {:.3f} G {:.3f}", step, options.steps, stats.d_loss, stats.g_loss));
+    if (step % options.log_every == 0 || step == options.steps) {
+      const double seconds = std::chrono::duration<double>(Clock::now() - interval_start).count();
+      log_text += log_line(step, interval, interval_steps, seconds).dump() + "\n";
+      write_file_atomic(log_path, log_text);
+      interval = StepStats();
+      interval_steps = 0;
+      interval_start = Clock::now();
+    }
+    if (step % options.sample_every == 0 || step == options.steps) write_progress_grid(nets, options, data, out_dir, step);
+    if (step % options.checkpoint_every == 0 || step == options.steps || step == target)
+      save_state(state_path, nets, step, fingerprint, log_text);
+  }
+  result.steps = step;
+  result.seconds = std::chrono::duration<double>(Clock::now() - run_start).count();
+  result.steps_per_second = result.steps_this_run / std::max(result.seconds, 1e-9);
+  progress.finish(fmt::format("{} steps this run, {:.2f} steps/s", result.steps_this_run, result.steps_per_second));
+  if (step < options.steps) {
+    spdlog::info("generator: stopped at step {} of {} (state saved; run again to continue)", step, options.steps);
+    return result;
+  }
+  result.generator_file = export_generator(nets, options, data, out_dir, step, result);
   spdlog::info("generator: wrote {} ({} steps, {:.1f} s this run)", result.generator_file.string(), step, result.seconds);
   return result;
 }

@@ -1,6 +1,7 @@
 // Generator files and sampling: determinism per seed, independence of the other images
 // asked for and of the thread count, errors for files of another task, size or channel
-// count, and the `gan` DatasetSource through load_task (image cache included).
+// count, and the `gan` DatasetSource (experiments/gan_source.cpp) through load_task (image
+// cache included).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -10,12 +11,12 @@
 
 #include "datasets/dataset.h"
 #include "datasets/register.h"
+#include "experiments/register.h"
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
 #include "framework/io/image_io.h"
 #include "models/generators/gan.h"
 #include "models/generators/generator_io.h"
-#include "models/generators/register.h"
 #include "models/generators/sampler.h"
 
 namespace frerec::generators {
@@ -25,8 +26,7 @@ namespace fs = std::filesystem;
 class Sampling : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    datasets::register_all();
-    register_generators();
+    experiments::register_all();  // datasets, generators and the `gan` source that joins them
     dir_ = fs::temp_directory_path() / ("frerec_generators_sampling_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
