@@ -5,6 +5,7 @@
 #include "datasets/register.h"
 #include "framework/config/experiment_schema.h"
 #include "framework/core/registry.h"
+#include "framework/metrics/predictions.h"
 #include "framework/train/trainer_options.h"
 #include "models/classifiers/registry.h"
 #include "models/generators/register.h"
@@ -34,11 +35,10 @@ void register_components() {
                             [](const config::Params& section) { train::from_params(section); }});
   register_experiment_kinds();
   register_figures_kind();
-  // Metrics reported by the experiments (listed by `frerec info metrics`).
+  // Metrics reported by the experiments (listed by `frerec info metrics`); the classification
+  // ones register themselves (framework/metrics/predictions.h, binary_metric_registry).
+  metrics::binary_metric_registry();
   const std::pair<const char*, const char*> metrics[] = {
-      {"auc", "ROC AUC by the Mann-Whitney statistic, ties counted half (real test set)"},
-      {"accuracy", "accuracy at threshold eval.threshold on P(positive)"},
-      {"f1", "F1 of the positive class at eval.threshold"},
       {"psnr", "peak signal-to-noise ratio, data range 1 (calibrated vs input images)"},
       {"ssim", "SSIM, Wang et al. 2004 (gaussian 11x11, sigma 1.5) or skimage's uniform 7x7"},
       {"spectral_gap", "mean |difference| of mean Durall 1-D spectra, high band (radius >= r*Rmax) and all radii"}};

@@ -4,9 +4,11 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <mutex>
 
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
+#include "framework/metrics/metrics.h"
 
 namespace frerec::metrics {
 namespace {
@@ -114,6 +116,27 @@ PredictionTable read_predictions_csv(const std::filesystem::path& path) {
   }
   if (!header_seen) throw RunError(fmt::format("predictions: '{}' is empty; expected a header 'id,label,score'", path.string()));
   return table;
+}
+
+Registry<BinaryMetric>& binary_metric_registry() {
+  static Registry<BinaryMetric> registry("metrics");
+  static std::once_flag once;
+  std::call_once(once, [] {
+    auto add = [](const std::string& name, const std::string& description, BinaryMetric metric) {
+      registry.add(name, description, config::Schema(), [metric](const config::Params&) { return metric; });
+    };
+    add("auc", "ROC AUC by the Mann-Whitney statistic, ties counted half (real test set)",
+        [](const PredictionTable& t) { return roc_auc(t.labels, t.scores); });
+    add("accuracy", "accuracy at threshold eval.threshold on P(positive)",
+        [](const PredictionTable& t) { return accuracy(confusion_matrix(t.labels, t.scores)); });
+    add("f1", "F1 of the positive class at eval.threshold",
+        [](const PredictionTable& t) { return f1_positive(confusion_matrix(t.labels, t.scores)); });
+  });
+  return registry;
+}
+
+double binary_metric(const std::string& name, const PredictionTable& table) {
+  return binary_metric_registry().create(name, config::Params())(table);
 }
 
 }  // namespace frerec::metrics

@@ -326,12 +326,6 @@ std::string load_checkpoint(const fs::path& path, torch::nn::Module& module, tor
   }
 }
 
-double validation_metric(const metrics::PredictionTable& table, const std::string& name) {
-  if (name == "auc") return metrics::roc_auc(table.labels, table.scores);
-  const metrics::ConfusionMatrix cm = metrics::confusion_matrix(table.labels, table.scores);
-  return name == "accuracy" ? metrics::accuracy(cm) : metrics::f1_positive(cm);
-}
-
 std::vector<std::size_t> epoch_permutation(std::size_t n, std::uint64_t seed) {
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
@@ -581,7 +575,7 @@ namespace {
 bool validate_epoch(const TrainerOptions& o, ModelHandle& model, const SampleSource& validation,
                     const PredictOptions& eval_options, int epoch, CheckpointMeta& state, EpochRecord& record) {
   const metrics::PredictionTable table = predict(model, validation, eval_options);
-  const double value = validation_metric(table, o.val_metric);
+  const double value = metrics::binary_metric(o.val_metric, table);
   record.val_metric = value;
   if (!state.best_metric || value > *state.best_metric) {
     state.best_metric = value;

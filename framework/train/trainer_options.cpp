@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "framework/core/error.h"
+#include "framework/metrics/predictions.h"
 
 namespace frerec::train {
 
@@ -110,7 +111,7 @@ void validate_options(const TrainerOptions& o) {
   if (!(o.grad_clip >= 0.0)) bad("grad_clip", fmt::format("{}", o.grad_clip), "must be >= 0 (0 turns clipping off)");
   if (o.workers < 0) bad("workers", std::to_string(o.workers), "must be >= 0");
   if (o.prefetch < 1) bad("prefetch", std::to_string(o.prefetch), "must be >= 1");
-  if (o.val_metric != "auc" && o.val_metric != "accuracy" && o.val_metric != "f1") {
+  if (!metrics::binary_metric_registry().contains(o.val_metric)) {
     bad("val_metric", o.val_metric, "is unknown; use auc, accuracy or f1");
   }
   if (o.model_selection != "last" && o.model_selection != "best") {

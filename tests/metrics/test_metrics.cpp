@@ -230,3 +230,23 @@ TEST(Predictions, BadInputsThrow) {
   EXPECT_THROW(read_predictions_csv(dir / "missing.csv"), RunError);
   fs::remove_all(dir);
 }
+
+// The trainer chooses its validation metric by name through the registry, which `frerec info
+// metrics` lists; an unknown name is a config error naming the known ones.
+TEST(BinaryMetrics, ChosenByNameThroughTheRegistry) {
+  PredictionTable table;
+  table.ids = {"a", "b", "c", "d", "e"};
+  table.labels = {0, 0, 1, 1, 1};
+  table.scores = {0.1, 0.7, 0.6, 0.8, 0.3};
+  EXPECT_DOUBLE_EQ(binary_metric("auc", table), roc_auc(table.labels, table.scores));
+  const ConfusionMatrix cm = confusion_matrix(table.labels, table.scores);
+  EXPECT_DOUBLE_EQ(binary_metric("accuracy", table), accuracy(cm));
+  EXPECT_DOUBLE_EQ(binary_metric("f1", table), f1_positive(cm));
+  for (const char* name : {"auc", "accuracy", "f1"}) EXPECT_TRUE(binary_metric_registry().contains(name)) << name;
+  try {
+    binary_metric("auroc", table);
+    FAIL() << "an unknown metric was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("auc"), std::string::npos) << e.what();
+  }
+}
