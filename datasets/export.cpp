@@ -8,12 +8,12 @@
 #include <algorithm>
 #include <set>
 #include <iostream>
-#include <sstream>
 
 #include "datasets/register.h"
 #include "framework/config/loader.h"
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
+#include "framework/io/csv.h"
 #include "framework/io/image_io.h"
 
 namespace frerec::datasets {
@@ -33,13 +33,6 @@ std::string file_name(const std::string& id) {
   return name + ".png";
 }
 
-std::string csv_cell(const std::string& text) {
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
-  std::string out = "\"";
-  for (char ch : text) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-  return out + "\"";
-}
-
 // The file of `id` in `dir`: file_name(id), or, when an earlier id of the set took that
 // name (x,y.jpg and x_y.jpg both become x_y.png, a.png and a.jpg both a.png), the name with
 // __2, __3, ... before .png, so every id keeps its own file and manifest row. Deterministic:
@@ -55,7 +48,7 @@ fs::path unique_file(const fs::path& dir, const std::string& id, std::set<fs::pa
 // Writes `set` below out/<folder>/<class>/ and appends manifest rows (paths relative to
 // `manifest_root`).
 std::size_t write_set(const ImageSet& set, const fs::path& manifest_root, const fs::path& folder,
-                      const std::string& split, std::ostringstream& manifest) {
+                      const std::string& split, io::CsvTable& manifest) {
   std::size_t written = 0;
   std::set<fs::path> taken;
   set.for_each_chunk(256, [&](std::size_t first, const std::vector<Image>& images) {
@@ -65,8 +58,8 @@ std::size_t write_set(const ImageSet& set, const fs::path& manifest_root, const 
       fs::create_directories(dir);
       const fs::path file = unique_file(dir, set.ids()[i], taken);
       io::write_png(file, images[k], set.bit_depth());
-      manifest << csv_cell(file.lexically_relative(manifest_root).generic_string()) << ',' << set.labels()[i] << ','
-               << split << ',' << csv_cell(set.ids()[i]) << '\n';
+      manifest.rows.push_back({file.lexically_relative(manifest_root).generic_string(), std::to_string(set.labels()[i]),
+                               split, set.ids()[i]});
       ++written;
     }
   });
@@ -78,19 +71,18 @@ std::size_t write_set(const ImageSet& set, const fs::path& manifest_root, const 
 ExportSummary export_task(const TaskData& task, const fs::path& out_dir) {
   ExportSummary summary;
   fs::create_directories(out_dir);
-  std::ostringstream manifest;
-  manifest << "path,label,split,id\n";
+  const std::vector<std::string> columns = {"path", "label", "split", "id"};
+  io::CsvTable manifest{"", columns, {}};
   summary.images += write_set(task.real_train, out_dir, out_dir / "train", "train", manifest);
   summary.images += write_set(task.real_val, out_dir, out_dir / "val", "val", manifest);
   summary.images += write_set(task.real_test, out_dir, out_dir / "test", "test", manifest);
   summary.manifest = out_dir / "manifest.csv";
-  write_file_atomic(summary.manifest, manifest.str());
+  io::write_csv(summary.manifest, manifest);
   if (!task.synthetic.empty()) {
-    std::ostringstream synthetic;
-    synthetic << "path,label,split,id\n";
+    io::CsvTable synthetic{"", columns, {}};
     const fs::path root = out_dir / "synthetic";
     summary.images += write_set(task.synthetic, root, root, "", synthetic);
-    write_file_atomic(root / "manifest.csv", synthetic.str());
+    io::write_csv(root / "manifest.csv", synthetic);
   }
   return summary;
 }

@@ -6,8 +6,8 @@
 #include <iostream>
 #include <map>
 
-#include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
+#include "framework/io/csv.h"
 #include "framework/io/image_folder.h"
 #include "framework/io/image_io.h"
 #include "framework/metrics/metrics.h"
@@ -47,7 +47,7 @@ int image_quality_command(const ImageQualityArgs& args, const RunContext& run) {
   }
   nlohmann::json per_image = nlohmann::json::array();
   double psnr_sum = 0, ssim_sum = 0;
-  std::string csv = "name,psnr,ssim\n";
+  io::CsvTable csv{"", {"name", "psnr", "ssim"}, {}};
   for (const auto& [name, pair] : pairs) {
     const auto& [a, b] = pair;
     if (!a.same_shape(b))
@@ -58,12 +58,12 @@ int image_quality_command(const ImageQualityArgs& args, const RunContext& run) {
     psnr_sum += p;
     ssim_sum += s;
     per_image.push_back({{"name", name}, {"psnr", p}, {"ssim", s}});
-    csv += fmt::format("{},{:.6f},{:.6f}\n", name, p, s);
+    csv.rows.push_back({name, fmt::format("{:.6f}", p), fmt::format("{:.6f}", s)});
   }
   const double n = static_cast<double>(pairs.size());
   nlohmann::json summary = {{"pairs", pairs.size()}, {"psnr_mean", psnr_sum / n}, {"ssim_mean", ssim_sum / n},
                             {"ssim_window", args.ssim}, {"images", per_image}};
-  if (!args.csv.empty()) write_file_atomic(args.csv, csv);
+  if (!args.csv.empty()) io::write_csv(args.csv, csv);
   if (args.json) {
     std::cout << json_text(summary, 2) << "\n";
   } else {

@@ -31,8 +31,8 @@
 #include "augmentations/method.h"
 #include "experiments/register.h"
 #include "experiments/reports.h"
-#include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
+#include "framework/io/csv.h"
 #include "framework/report/stats.h"
 #include "framework/report/table.h"
 #include "framework/runner/record.h"
@@ -285,23 +285,22 @@ std::string write_runs_csv(const fs::path& experiment_dir) {
     if ((a.index < 0) != (b.index < 0)) return a.index >= 0;
     return a.index != b.index ? a.index < b.index : a.fields.at("cell") < b.fields.at("cell");
   });
-  std::vector<std::string> columns = {"index", "cell", "status", "config_hash"};
+  io::CsvTable csv;
+  std::vector<std::string>& columns = csv.header;
+  columns = {"index", "cell", "status", "config_hash"};
   columns.insert(columns.end(), config_keys.begin(), config_keys.end());
   columns.insert(columns.end(), metric_keys.begin(), metric_keys.end());
   for (const char* key : {"wall_seconds", "started", "finished", "git_commit", "git_dirty", "host", "device", "threads", "error"})
     columns.push_back(key);
-  std::string csv;
-  for (std::size_t c = 0; c < columns.size(); ++c) csv += (c ? "," : "") + report::csv_escape(columns[c]);
-  csv += "\n";
   for (auto& row : rows) {
     row.fields["index"] = row.index >= 0 ? std::to_string(row.index) : "";
-    for (std::size_t c = 0; c < columns.size(); ++c) {
-      const auto it = row.fields.find(columns[c]);
-      csv += (c ? "," : "") + report::csv_escape(it == row.fields.end() ? "" : it->second);
+    std::vector<std::string>& cells = csv.rows.emplace_back();
+    for (const auto& column : columns) {
+      const auto it = row.fields.find(column);
+      cells.push_back(it == row.fields.end() ? "" : it->second);
     }
-    csv += "\n";
   }
-  write_file_atomic(experiment_dir / "runs.csv", csv);
+  io::write_csv(experiment_dir / "runs.csv", csv);
   return fmt::format("  {}/runs.csv\n", experiment_dir.string());
 }
 

@@ -12,13 +12,15 @@
 #include <algorithm>
 #include <map>
 
-#include "datasets/core/csv.h"
 #include "datasets/loaders/listed_source.h"
 #include "framework/core/error.h"
+#include "framework/io/csv.h"
 #include "framework/io/image_io.h"
 
 namespace frerec::datasets {
 namespace fs = std::filesystem;
+using io::CsvTable;
+using io::read_csv;
 
 namespace {
 

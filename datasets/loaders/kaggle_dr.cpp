@@ -4,12 +4,15 @@
 // (image, level, Usage) with <root>/test/<image>.jpeg, those images form the official test
 // split; otherwise load_task carves test from train (data.test_fraction / counts.test).
 // binarize: any (level ≥ 1 positive, default) or referable (level ≥ 2).
-#include "datasets/core/csv.h"
 #include "datasets/loaders/listed_source.h"
 #include "framework/core/error.h"
+#include "framework/io/csv.h"
 
 namespace frerec::datasets {
 namespace fs = std::filesystem;
+using io::CsvTable;
+using io::find_csv;
+using io::read_csv;
 
 namespace {
 

@@ -10,12 +10,15 @@
 #include <map>
 #include <set>
 
-#include "datasets/core/csv.h"
 #include "datasets/loaders/listed_source.h"
 #include "framework/core/error.h"
+#include "framework/io/csv.h"
 
 namespace frerec::datasets {
 namespace fs = std::filesystem;
+using io::CsvTable;
+using io::find_csv;
+using io::read_csv;
 
 namespace {
 

@@ -8,93 +8,32 @@
 
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
+#include "framework/io/csv.h"
 #include "framework/metrics/metrics.h"
 
 namespace frerec::metrics {
-namespace {
-
-std::string quote_if_needed(const std::string& field) {
-  if (field.find_first_of(",\"\r\n") == std::string::npos) return field;
-  std::string quoted = "\"";
-  for (char c : field) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  quoted += '"';
-  return quoted;
-}
-
-// Splits one CSV record starting at `pos`; advances `pos` past its line break.
-std::vector<std::string> parse_record(const std::string& text, std::size_t& pos, bool& ok) {
-  std::vector<std::string> fields(1);
-  bool in_quotes = false;
-  ok = true;
-  while (pos < text.size()) {
-    const char c = text[pos];
-    if (in_quotes) {
-      if (c == '"') {
-        if (pos + 1 < text.size() && text[pos + 1] == '"') {
-          fields.back() += '"';
-          ++pos;
-        } else {
-          in_quotes = false;
-        }
-      } else {
-        fields.back() += c;
-      }
-    } else if (c == '"') {
-      in_quotes = true;
-    } else if (c == ',') {
-      fields.emplace_back();
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && pos + 1 < text.size() && text[pos + 1] == '\n') ++pos;
-      ++pos;
-      return fields;
-    } else {
-      fields.back() += c;
-    }
-    ++pos;
-  }
-  if (in_quotes) ok = false;
-  return fields;
-}
-
-}  // namespace
-
 void write_predictions_csv(const std::filesystem::path& path, const PredictionTable& table) {
   if (table.ids.size() != table.labels.size() || table.ids.size() != table.scores.size()) {
     throw RunError(fmt::format("predictions: {} ids, {} labels and {} scores for '{}'; the columns must have "
                                "the same length",
                                table.ids.size(), table.labels.size(), table.scores.size(), path.string()));
   }
-  std::string content = "id,label,score\n";
-  content.reserve(32 * (table.ids.size() + 1));
-  for (std::size_t i = 0; i < table.ids.size(); ++i) {
-    content += quote_if_needed(table.ids[i]);
-    content += fmt::format(",{},{:.9g}\n", table.labels[i], table.scores[i]);
-  }
-  write_file_atomic(path, content);
+  io::CsvTable csv{"", {"id", "label", "score"}, {}};
+  csv.rows.reserve(table.ids.size());
+  for (std::size_t i = 0; i < table.ids.size(); ++i)
+    csv.rows.push_back({table.ids[i], std::to_string(table.labels[i]), fmt::format("{:.9g}", table.scores[i])});
+  io::write_csv(path, csv);
 }
 
 PredictionTable read_predictions_csv(const std::filesystem::path& path) {
-  const std::string text = read_file(path);
+  const std::vector<io::CsvRecord> records = io::parse_csv_records(read_file(path), path);
+  if (records.empty())
+    throw RunError(fmt::format("predictions: '{}' is empty; expected a header 'id,label,score'", path.string()));
+  if (records[0].fields != std::vector<std::string>{"id", "label", "score"})
+    throw RunError(fmt::format("predictions: '{}' line 1 must be the header 'id,label,score'", path.string()));
   PredictionTable table;
-  std::size_t pos = 0;
-  long line = 0;
-  bool header_seen = false;
-  while (pos < text.size()) {
-    bool ok = true;
-    const std::vector<std::string> fields = parse_record(text, pos, ok);
-    ++line;
-    if (!ok) throw RunError(fmt::format("predictions: '{}' line {}: unterminated quoted id", path.string(), line));
-    if (!header_seen) {
-      if (fields.size() != 3 || fields[0] != "id" || fields[1] != "label" || fields[2] != "score") {
-        throw RunError(fmt::format("predictions: '{}' line 1 must be the header 'id,label,score'", path.string()));
-      }
-      header_seen = true;
-      continue;
-    }
-    if (fields.size() == 1 && fields[0].empty()) continue;  // blank line
+  for (std::size_t r = 1; r < records.size(); ++r) {
+    const auto& [line, fields] = records[r];
     if (fields.size() != 3) {
       throw RunError(fmt::format("predictions: '{}' line {}: expected 3 fields (id,label,score), got {}",
                                  path.string(), line, fields.size()));
@@ -114,7 +53,6 @@ PredictionTable read_predictions_csv(const std::filesystem::path& path) {
     table.labels.push_back(static_cast<int>(label));
     table.scores.push_back(score);
   }
-  if (!header_seen) throw RunError(fmt::format("predictions: '{}' is empty; expected a header 'id,label,score'", path.string()));
   return table;
 }
 

@@ -1,7 +1,7 @@
 // predictions.csv of a cell (shared/DESIGN.md §5): header "id,label,score", one row per
 // test image in evaluation order; score = positive-class probability printed with 9
 // significant digits (round-trips a float32 exactly). Ids holding a comma, quote or line
-// break are quoted RFC 4180 style. Written atomically (framework/core/atomic_file.h).
+// break are quoted RFC 4180 style (framework/io/csv.h). Written atomically.
 #pragma once
 
 #include <filesystem>

@@ -8,6 +8,7 @@
 
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
+#include "framework/io/csv.h"
 
 namespace frerec::report {
 
@@ -85,17 +86,6 @@ bool has_groups(const Table& table) {
   return std::any_of(table.rows.begin(), table.rows.end(), [](const TableRow& r) { return !r.group.empty(); });
 }
 
-}  // namespace
-
-std::string csv_escape(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string out = "\"";
-  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
-namespace {
-
 std::string latex_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
@@ -149,9 +139,9 @@ std::string render_markdown(const Table& table) {
 }
 
 std::string render_csv(const Table& table) {
-  std::vector<std::string> header;
+  io::CsvTable csv;
   const bool grouped = has_groups(table);
-  if (grouped) header.push_back("group");
+  if (grouped) csv.header.push_back("group");
   // A column whose cells carry a spread is split into <name>_mean and <name>_std.
   std::vector<bool> split(table.columns.size(), false);
   for (const auto& row : table.rows)
@@ -159,16 +149,15 @@ std::string render_csv(const Table& table) {
       if (row.cells[c].spread) split[c] = true;
   for (std::size_t c = 0; c < table.columns.size(); ++c) {
     if (split[c]) {
-      header.push_back(csv_escape(table.columns[c] + "_mean"));
-      header.push_back(csv_escape(table.columns[c] + "_std"));
+      csv.header.push_back(table.columns[c] + "_mean");
+      csv.header.push_back(table.columns[c] + "_std");
     } else {
-      header.push_back(csv_escape(table.columns[c]));
+      csv.header.push_back(table.columns[c]);
     }
   }
-  std::string out = fmt::format("{}\n", fmt::join(header, ","));
   for (const auto& row : table.rows) {
-    std::vector<std::string> cells;
-    if (grouped) cells.push_back(csv_escape(row.group));
+    std::vector<std::string>& cells = csv.rows.emplace_back();
+    if (grouped) cells.push_back(row.group);
     for (std::size_t c = 0; c < table.columns.size(); ++c) {
       const TableCell empty;
       const TableCell& cell = c < row.cells.size() ? row.cells[c] : empty;
@@ -179,12 +168,11 @@ std::string render_csv(const Table& table) {
         cells.push_back(number(cell.value));
         cells.push_back(number(cell.spread));
       } else {
-        cells.push_back(cell.value ? number(cell.value) : csv_escape(cell.text));
+        cells.push_back(cell.value ? number(cell.value) : cell.text);
       }
     }
-    out += fmt::format("{}\n", fmt::join(cells, ","));
   }
-  return out;
+  return io::csv_text(csv);
 }
 
 std::string render_latex(const Table& table) {

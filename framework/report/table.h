@@ -44,8 +44,6 @@ struct Table {
 
 std::string render_markdown(const Table& table);
 std::string render_csv(const Table& table);
-// One CSV field: quoted (inner quotes doubled) when it holds a comma, a quote or a line break.
-std::string csv_escape(const std::string& text);
 std::string render_latex(const Table& table);
 // Writes <stem>.md, <stem>.csv and <stem>.tex atomically.
 void save_table(const Table& table, const std::filesystem::path& stem);

@@ -1,6 +1,4 @@
 // Each loader against small trees in its official layout, plus broken layouts.
-#include "datasets/core/csv.h"
-#include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
 #include "tests/datasets/fixtures.h"
 
@@ -214,33 +212,6 @@ TEST(SyntheticFolder, ClassFoldersOrManifestAndGeneratorName) {
   auto from_manifest = dataset_registry().create("synthetic_folder", params, options);
   EXPECT_EQ(from_manifest->records().size(), 1u);
   EXPECT_EQ(from_manifest->generator(), root.filename().string());
-}
-
-TEST(Csv, QuotesBomAndRaggedRows) {
-  const CsvTable table = parse_csv("\xEF\xBB\xBFpath,label\n\"a,b\",1\r\n\"say \"\"hi\"\"\",0\n", "t.csv");
-  EXPECT_EQ(table.header[0], "path");
-  ASSERT_EQ(table.rows.size(), 2u);
-  EXPECT_EQ(table.rows[0][0], "a,b");
-  EXPECT_EQ(table.rows[1][0], "say \"hi\"");
-  EXPECT_NE(error_of<RunError>([] { parse_csv("a,b\n1,2,3\n", "r.csv"); }).find("line 2"), std::string::npos);
-}
-
-// A gzipped CSV cut short (here: the trailer, and half the stream) is an
-// error naming the file, never a shorter table.
-TEST(Csv, TruncatedGzipIsAnErrorNamingTheFile) {
-  const auto root = fresh_dir("csvgz");
-  std::string text = "path,label\n";
-  for (int i = 0; i < 45; ++i) text += "img" + std::to_string(i) + ".png," + std::to_string(i % 2) + "\n";
-  write_gz(root / "whole.csv.gz", text);
-  EXPECT_EQ(read_csv(root / "whole.csv.gz").rows.size(), 45u);
-  const std::string bytes = read_file(root / "whole.csv.gz");
-  for (const std::size_t keep : {bytes.size() - 8, bytes.size() / 2}) {
-    const fs::path cut = root / ("cut" + std::to_string(keep) + ".csv.gz");
-    write_text(cut, bytes.substr(0, keep));
-    const std::string message = error_of<RunError>([&] { read_csv(cut); });
-    EXPECT_NE(message.find(cut.string()), std::string::npos) << message;
-    EXPECT_NE(message.find("truncated"), std::string::npos) << message;
-  }
 }
 
 TEST(Registry, EveryLoaderIsRegisteredWithASchema) {

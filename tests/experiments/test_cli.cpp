@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "framework/core/atomic_file.h"
+#include "framework/io/csv.h"
 #include "framework/io/image_io.h"
 
 namespace frerec {
@@ -706,6 +707,27 @@ TEST_F(Cli, CollidingOutputNamesGetTheirOwnFiles) {
   for (const auto& entry : fs::recursive_directory_iterator(dir_ / "clash/export"))
     files += entry.path().extension() == ".png";
   EXPECT_EQ(files, 8u);
+}
+
+// The per-image CSV of metrics image-quality quotes file names holding a comma or a quote,
+// so it reads back to the names and values the JSON reports.
+TEST_F(Cli, ImageQualityCsvKeepsNamesWithCommasAndQuotes) {
+  const std::vector<std::string> names = {"a,b.png", "plain.png", "say \"hi\".png"};
+  write_images(dir_ / "iq/ref", names, 1);
+  write_images(dir_ / "iq/test", names, 2);
+  const Result r = frerec("metrics image-quality --reference iq/ref --test iq/test --csv iq/values.csv --json", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto images = nlohmann::json::parse(r.output.substr(r.output.find('{')))["images"];
+  const io::CsvTable csv = io::read_csv(dir_ / "iq/values.csv");
+  EXPECT_EQ(csv.header, (std::vector<std::string>{"name", "psnr", "ssim"}));
+  ASSERT_EQ(csv.rows.size(), names.size()) << read_file(dir_ / "iq/values.csv");
+  ASSERT_EQ(images.size(), names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    EXPECT_EQ(csv.rows[i][0], names[i]);
+    EXPECT_EQ(csv.rows[i][0], images[i]["name"].get<std::string>());
+    EXPECT_EQ(csv.rows[i][1], fmt::format("{:.6f}", images[i]["psnr"].get<double>()));
+    EXPECT_EQ(csv.rows[i][2], fmt::format("{:.6f}", images[i]["ssim"].get<double>()));
+  }
 }
 
 }  // namespace

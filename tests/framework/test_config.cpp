@@ -24,14 +24,7 @@ Schema train_schema() {
   return s;
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+std::string error_of(const std::function<void()>& fn) { return testing::error_of<ConfigError>(fn); }
 
 TEST(ConfigLoader, BaseInheritanceDeepMergeLaterWins) {
   TempDir dir;

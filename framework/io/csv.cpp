@@ -1,4 +1,4 @@
-#include "datasets/core/csv.h"
+#include "framework/io/csv.h"
 
 #include <zlib.h>
 
@@ -7,7 +7,7 @@
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
 
-namespace frerec::datasets {
+namespace frerec::io {
 namespace fs = std::filesystem;
 
 std::optional<std::size_t> CsvTable::find_column(const std::string& name) const {
@@ -23,27 +23,25 @@ std::size_t CsvTable::column(const std::string& name) const {
   throw RunError("csv: '" + path.string() + "' has no column '" + name + "' (columns: " + have + ")");
 }
 
-CsvTable parse_csv(const std::string& text, const fs::path& path_for_messages) {
-  CsvTable table;
-  table.path = path_for_messages;
+namespace {
+
+// Calls on_record(line, fields) for each record as soon as it ends, so a caller's error
+// about an early row comes before one about the end of the text.
+template <class OnRecord>
+void scan_records(const std::string& text, const fs::path& path_for_messages, OnRecord on_record) {
   std::vector<std::string> row;
   std::string cell;
   bool in_quotes = false;
   bool row_has_content = false;
+  bool first = true;
   std::size_t line = 1, row_line = 1;
   auto end_row = [&]() {
     row.push_back(cell);
     cell.clear();
     if (row_has_content || row.size() > 1) {
-      if (table.header.empty()) {
-        table.header = row;
-      } else if (row.size() != table.header.size()) {
-        throw RunError("csv: '" + path_for_messages.string() + "' line " + std::to_string(row_line) + " has " +
-                       std::to_string(row.size()) + " cells, the header has " +
-                       std::to_string(table.header.size()));
-      } else {
-        table.rows.push_back(row);
-      }
+      if (first && row[0].rfind("\xEF\xBB\xBF", 0) == 0) row[0].erase(0, 3);
+      first = false;
+      on_record(row_line, std::move(row));
     }
     row.clear();
     row_has_content = false;
@@ -84,8 +82,33 @@ CsvTable parse_csv(const std::string& text, const fs::path& path_for_messages) {
   }
   if (in_quotes) throw RunError("csv: '" + path_for_messages.string() + "' ends inside a quoted cell");
   if (!cell.empty() || !row.empty() || row_has_content) end_row();
-  // Strip a UTF-8 byte-order mark from the first header cell.
-  if (!table.header.empty() && table.header[0].rfind("\xEF\xBB\xBF", 0) == 0) table.header[0].erase(0, 3);
+}
+
+}  // namespace
+
+std::vector<CsvRecord> parse_csv_records(const std::string& text, const fs::path& path_for_messages) {
+  std::vector<CsvRecord> records;
+  scan_records(text, path_for_messages, [&](std::size_t line, std::vector<std::string>&& fields) {
+    records.push_back({line, std::move(fields)});
+  });
+  return records;
+}
+
+CsvTable parse_csv(const std::string& text, const fs::path& path_for_messages) {
+  CsvTable table;
+  table.path = path_for_messages;
+  bool have_header = false;
+  scan_records(text, path_for_messages, [&](std::size_t line, std::vector<std::string>&& row) {
+    if (!have_header) {
+      table.header = std::move(row);
+      have_header = true;
+    } else if (row.size() != table.header.size()) {
+      throw RunError("csv: '" + path_for_messages.string() + "' line " + std::to_string(line) + " has " +
+                     std::to_string(row.size()) + " cells, the header has " + std::to_string(table.header.size()));
+    } else {
+      table.rows.push_back(std::move(row));
+    }
+  });
   if (table.header.empty()) throw RunError("csv: '" + path_for_messages.string() + "' is empty (no header row)");
   return table;
 }
@@ -136,4 +159,37 @@ std::optional<fs::path> find_csv(const fs::path& root, const std::string& name) 
   return std::nullopt;
 }
 
-}  // namespace frerec::datasets
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string csv_row(const std::vector<std::string>& fields) {
+  if (fields.size() == 1 && fields[0].empty()) return "\"\"\n";
+  std::string out;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (i) out += ',';
+    out += csv_field(fields[i]);
+  }
+  return out + "\n";
+}
+
+std::string csv_text(const CsvTable& table) {
+  std::string out = csv_row(table.header);
+  for (const auto& row : table.rows) {
+    FREREC_ASSERT(row.size() == table.header.size(), "csv: a row of " + std::to_string(row.size()) +
+                                                         " cells under a header of " +
+                                                         std::to_string(table.header.size()));
+    out += csv_row(row);
+  }
+  return out;
+}
+
+void write_csv(const fs::path& path, const CsvTable& table) { write_file_atomic(path, csv_text(table)); }
+
+}  // namespace frerec::io
