@@ -22,17 +22,17 @@
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
+#include "framework/io/state_dict.h"
 #include "augmentations/frerec/rhm_loss.h"
 #include "models/restoration/restormer.h"
 #include "models/restoration/weights.h"
 
 namespace frerec::rhm {
+using io::named_state;
+using io::NamedTensors;
 using restoration::initialize_parameters;
-using restoration::load_named_state;
-using restoration::named_state;
-using restoration::NamedTensors;
 using restoration::paper_dae_options;
-using restoration::read_weights_h5;
+using restoration::read_weights;
 using restoration::Restormer;
 using restoration::RestormerOptions;
 using restoration::restormer_options_from;
@@ -215,6 +215,15 @@ c10::impl::GenericDict read_checkpoint(const std::filesystem::path& path) {
   return dict;
 }
 
+// Loads `source` into the auto-encoder; strict for its own checkpoints, matching keys only
+// for init_weights.
+io::LoadReport load_dae_state(Restormer& net, const NamedTensors& source, bool strict, const std::string& source_name) {
+  io::LoadStateOptions options;
+  options.target = "this architecture (another model or other widths?)";
+  options.hint = "use the checkpoint's own network config, or load non-strictly to take matching keys only";
+  return io::load_state(*net, source, strict, "restoration: weights in " + source_name, options);
+}
+
 NamedTensors checkpoint_model(const c10::impl::GenericDict& dict) {
   NamedTensors state;
   for (const auto& item : dict.at("model").toGenericDict()) state[item.key().toStringRef()] = item.value().toTensor();
@@ -240,7 +249,9 @@ config::Schema dae_schema() {
                {"amplitude", "complex"});
   s.add_bool("flips", true, "random horizontal/vertical flips of the training patches");
   s.add_int("seed", 0, "seed of initialisation, sampling, crops, flips and perturbations", 0);
-  s.add_optional("init_weights", config::Type::kString, "HDF5 weights (tools/export_restormer_weights.py); matching keys only");
+  s.add_optional("init_weights", config::Type::kString,
+                 "weights to start from: .safetensors (tools/export_restormer_weights.py) or the earlier HDF5 "
+                 "format; matching keys only");
   s.add_optional("checkpoint_dir", config::Type::kString, "folder for last.pt / best.pt; unset = no checkpoints");
   s.add_bool("resume", true, "continue from checkpoint_dir/last.pt when it exists");
   s.add_int("val_batch_size", 4, "images per validation/inference batch", 1, 4096);
@@ -350,7 +361,7 @@ DaeTrainResult train_dae(const DaeTrainOptions& options, const DaePairs& train, 
   Restormer net(arch);
   initialize_parameters(*net, options.seed);
   if (!options.init_weights.empty()) {
-    const auto report = load_named_state(*net, read_weights_h5(options.init_weights), false, options.init_weights);
+    const auto report = io::load_state(*net, read_weights(options.init_weights), /*strict=*/false, options.init_weights);
     spdlog::info("dae: initialised from {}: {}", options.init_weights, report.summary());
   }
   if (options.zero_init_output) {
@@ -383,7 +394,7 @@ DaeTrainResult train_dae(const DaeTrainOptions& options, const DaePairs& train, 
       if (dict.at("train_config").toStringRef() != train_config)
         throw RunError("dae: " + last.string() +
                        " was written with another training config; use another checkpoint_dir or resume: false");
-      load_named_state(*net, checkpoint_model(dict), true, last.string());
+      load_dae_state(net, checkpoint_model(dict), true, last.string());
       auto bytes = dict.at("optimizer").toTensor().contiguous();
       torch::serialize::InputArchive archive;
       archive.load_from(static_cast<const char*>(bytes.data_ptr()), static_cast<size_t>(bytes.numel()), device);
@@ -542,7 +553,7 @@ DaeModel DaeModel::load_into(const std::string& network_yaml, const std::filesys
   auto state = std::make_unique<State>();
   state->device = torch::Device(device);
   state->net = Restormer(RestormerOptions::from_yaml(network_yaml));
-  load_named_state(*state->net, checkpoint_model(dict), true, checkpoint.string());
+  load_dae_state(state->net, checkpoint_model(dict), true, checkpoint.string());
   state->net->to(state->device);
   state->net->eval();
   return DaeModel(std::move(state));

@@ -19,9 +19,9 @@
 #include "framework/core/hash.h"
 #include "framework/core/progress.h"
 #include "framework/core/system_info.h"
+#include "framework/io/state_dict.h"
 #include "framework/train/sample_source.h"
 #include "framework/train/trainer.h"
-#include "models/classifiers/weights.h"
 #include "models/generators/diff_augment.h"
 #include "models/generators/gan.h"
 #include "models/generators/generator_io.h"
@@ -75,7 +75,7 @@ std::vector<Image> grid_images(Generator& generator, int label, int count) {
 
 c10::Dict<std::string, at::Tensor> tensor_dict(const torch::nn::Module& module) {
   c10::Dict<std::string, at::Tensor> dict;
-  for (const auto& [key, tensor] : models::state_dict(module)) dict.insert(key, tensor.detach().clone());
+  for (const auto& [key, tensor] : io::state_dict(module)) dict.insert(key, tensor.detach().clone());
   return dict;
 }
 
@@ -147,10 +147,10 @@ long load_state(const fs::path& path, Networks& nets, const std::string& fingerp
     throw RunError("generator: the training state in '" + path.parent_path().string() +
                    "' was made with other generator settings or other training data; rerun with --fresh to start "
                    "over, or choose another --out");
-  load_named_state(*nets.g, from_tensor_dict(dict.at("generator")), "generator: state G");
-  load_named_state(*nets.d, from_tensor_dict(dict.at("discriminator")), "generator: state D");
-  load_named_state(*nets.g_ema, from_tensor_dict(dict.at("generator_ema")), "generator: state EMA G");
-  load_named_state(*nets.critic, from_tensor_dict(dict.at("critic")), "generator: state class critic");
+  io::load_state(*nets.g, from_tensor_dict(dict.at("generator")), /*strict=*/true, "generator: state G");
+  io::load_state(*nets.d, from_tensor_dict(dict.at("discriminator")), /*strict=*/true, "generator: state D");
+  io::load_state(*nets.g_ema, from_tensor_dict(dict.at("generator_ema")), /*strict=*/true, "generator: state EMA G");
+  io::load_state(*nets.critic, from_tensor_dict(dict.at("critic")), /*strict=*/true, "generator: state class critic");
   load_optimizer(*nets.opt_g, dict.at("optimizer_g").toTensor());
   load_optimizer(*nets.opt_d, dict.at("optimizer_d").toTensor());
   log_text = dict.at("log").toStringRef();
@@ -392,7 +392,7 @@ GanTrainResult train_gan(const GanTrainOptions& options, const GanTrainData& dat
   nets.d = Discriminator(arch);
   nets.g_ema = Generator(arch);
   nets.critic = ClassCritic(arch.channels, arch.num_classes);
-  load_named_state(*nets.g_ema, models::state_dict(*nets.g), "generator: EMA copy");
+  io::load_state(*nets.g_ema, io::state_dict(*nets.g), /*strict=*/true, "generator: EMA copy");
   nets.opt_g = std::make_unique<torch::optim::Adam>(
       nets.g->parameters(), torch::optim::AdamOptions(options.lr_g).betas({options.beta1, options.beta2}));
   nets.opt_d = std::make_unique<torch::optim::Adam>(
