@@ -8,14 +8,14 @@
 //   /skipped  fixed-length strings [K]      "path: reason" of corrupt images left out
 // Key: kind "images", inputs = DatasetSource::fingerprint(records) (paths + sizes + mtimes,
 // or generator parameters), params = source name, set name, channels, size, interpolation.
-// Reads open the file, take one HDF5 hyperslab per range (or per row for a batch) under a
-// process-wide mutex (the Debian HDF5 build is not thread-safe), so memory stays bounded.
+// Reads open the file and take one HDF5 hyperslab per range (or per row for a batch), so
+// memory stays bounded. All HDF5 access goes through framework/cache/hdf5_io.h, which states
+// why concurrent use from several threads is safe.
 #pragma once
 
 #include <cstddef>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -72,8 +72,5 @@ std::shared_ptr<const ImageCacheFile> cached_image_file(ArtifactCache& cache, co
                                                         const std::vector<Record>& records,
                                                         const DecodeOptions& options, bool strict, int threads,
                                                         CacheBuildStats& stats);
-
-// The mutex serialising this library's HDF5 calls.
-std::mutex& hdf5_mutex();
 
 }  // namespace frerec::datasets

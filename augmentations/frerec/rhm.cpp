@@ -22,18 +22,17 @@
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
 #include "framework/core/random.h"
+#include "framework/io/state_dict.h"
 #include "framework/train/checkpoint.h"
 #include "augmentations/frerec/rhm_loss.h"
 #include "models/restoration/restormer.h"
 #include "models/restoration/weights.h"
 
 namespace frerec::rhm {
+using io::NamedTensors;
 using restoration::initialize_parameters;
-using restoration::load_named_state;
-using restoration::named_state;
-using restoration::NamedTensors;
 using restoration::paper_dae_options;
-using restoration::read_weights_h5;
+using restoration::read_weights;
 using restoration::Restormer;
 using restoration::RestormerOptions;
 using restoration::restormer_options_from;
@@ -197,6 +196,14 @@ void save_checkpoint(const std::filesystem::path& path, const Restormer& net, co
   if (optimizer) checkpoint.add_optimizer("adamw", *optimizer);
   checkpoint.add_rng();
   train::write_checkpoint(path, checkpoint);
+}
+
+// Loads `source` into the auto-encoder; strict for its own checkpoints.
+io::LoadReport load_dae_state(Restormer& net, const NamedTensors& source, bool strict, const std::string& source_name) {
+  io::LoadStateOptions options;
+  options.target = "this architecture (another model or other widths?)";
+  options.hint = "use the checkpoint's own network config, or load non-strictly to take matching keys only";
+  return io::load_state(*net, source, strict, "restoration: weights in " + source_name, options);
 }
 
 DaeCheckpoint read_legacy_checkpoint(const std::filesystem::path& path) {
@@ -396,7 +403,7 @@ void set_up(DaeRun& run, const DaePairs& validation, const RunContext& context) 
   run.net = Restormer(run.arch);
   initialize_parameters(*run.net, options.seed);
   if (!options.init_weights.empty()) {
-    const auto report = load_named_state(*run.net, read_weights_h5(options.init_weights), false, options.init_weights);
+    const auto report = io::load_state(*run.net, read_weights(options.init_weights), /*strict=*/false, options.init_weights);
     spdlog::info("dae: initialised from {}: {}", options.init_weights, report.summary());
   }
   if (options.zero_init_output) {
@@ -429,7 +436,7 @@ bool resume(DaeRun& run) {
   if (stored.shared->fingerprint != sha256_hex(run.train_config))
     throw RunError("dae: " + run.last.string() +
                    " was written with another training config; use another checkpoint_dir or resume: false");
-  load_named_state(*run.net, stored.model, true, run.last.string());
+  load_dae_state(run.net, stored.model, true, run.last.string());
   stored.shared->load_optimizer("adamw", *run.optimizer, run.device);
   run.state = stored.state;
   spdlog::info("dae: resumed from {} at epoch {}", run.last.string(), run.state.epoch);
@@ -625,7 +632,7 @@ DaeModel DaeModel::load_into(const std::string& network_yaml, const std::filesys
   auto state = std::make_unique<State>();
   state->device = torch::Device(device);
   state->net = Restormer(RestormerOptions::from_yaml(network_yaml));
-  load_named_state(*state->net, stored.model, true, checkpoint.string());
+  load_dae_state(state->net, stored.model, true, checkpoint.string());
   state->net->to(state->device);
   state->net->eval();
   return DaeModel(std::move(state));

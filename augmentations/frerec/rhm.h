@@ -61,7 +61,7 @@ struct DaeTrainOptions {
   std::string spectral_loss = "amplitude";
   bool flips = true;
   std::uint64_t seed = 0;
-  std::string init_weights;     // optional HDF5 weights (e.g. official Restormer), matching keys only
+  std::string init_weights;     // optional weights (e.g. official Restormer; .safetensors or earlier HDF5), matching keys only
   std::filesystem::path checkpoint_dir;  // empty: no checkpoints
   bool resume = true;
   int val_batch_size = 4;

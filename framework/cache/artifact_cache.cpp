@@ -1,7 +1,6 @@
 #include "framework/cache/artifact_cache.h"
 
 #include <fcntl.h>
-#include <hdf5.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <unistd.h>

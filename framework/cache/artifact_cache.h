@@ -45,7 +45,7 @@ class ArtifactCache {
 
   // Returns the path of a valid artifact for `key`, building it first when it is missing,
   // stale or corrupt. `build` receives a temporary path and must write a complete HDF5
-  // file there (it may open it with the HDF5 C or C++ API); the cache then stamps the
+  // file there (through framework/cache/hdf5_io.h); the cache then stamps the
   // provenance attributes and renames it into place. Thread- and process-safe.
   std::filesystem::path get_or_build(const ArtifactKey& key,
                                      const std::function<void(const std::filesystem::path& tmp)>& build);

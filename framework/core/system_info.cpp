@@ -1,7 +1,6 @@
 #include "framework/core/system_info.h"
 
 #include <fftw3.h>
-#include <hdf5.h>
 #include <unistd.h>
 
 #include <array>
@@ -11,7 +10,7 @@
 #include <mutex>
 #include <opencv2/core/version.hpp>
 
-#include <fmt/format.h>
+#include "framework/cache/hdf5_io.h"
 
 namespace frerec {
 namespace {
@@ -36,9 +35,7 @@ std::map<std::string, std::string> library_versions() {
   std::string fftw = fftw_version;
   const auto dash = fftw.find('-');
   versions["fftw"] = dash == std::string::npos ? fftw : fftw.substr(dash + 1);
-  unsigned major = 0, minor = 0, release = 0;
-  H5get_libversion(&major, &minor, &release);
-  versions["hdf5"] = fmt::format("{}.{}.{}", major, minor, release);
+  versions["hdf5"] = h5::library_version();
   std::lock_guard<std::mutex> lock(versions_mutex());
   for (const auto& [k, v] : registered()) versions[k] = v;
   return versions;

@@ -13,6 +13,7 @@
 
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
+#include "framework/io/state_dict.h"
 
 namespace frerec::train {
 namespace fs = std::filesystem;
@@ -40,8 +41,7 @@ c10::IValue load_pickle(const fs::path& path, const std::string& what) {
 
 void Checkpoint::add_module(const std::string& name, const torch::nn::Module& module) {
   TensorMap& state = modules[name];
-  for (const auto& item : module.named_parameters(true)) state[item.key()] = item.value().detach().to(at::kCPU).clone();
-  for (const auto& item : module.named_buffers(true)) state[item.key()] = item.value().detach().to(at::kCPU).clone();
+  for (const auto& [key, tensor] : io::named_state(module)) state[key] = tensor.detach().to(at::kCPU).clone();
 }
 
 void Checkpoint::add_optimizer(const std::string& name, const torch::optim::Optimizer& optimizer) {

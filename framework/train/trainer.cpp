@@ -5,8 +5,6 @@
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
-#include <torch/serialize/input-archive.h>
-#include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
 #include <torch/version.h>
 
@@ -25,7 +23,9 @@
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
 #include "framework/core/random.h"
+#include "framework/io/state_dict.h"
 #include "framework/metrics/metrics.h"
+#include "framework/train/checkpoint.h"
 #include "framework/train/ordered_prefetcher.h"
 
 namespace fs = std::filesystem;
@@ -279,51 +279,34 @@ CheckpointMeta meta_from_string(const std::string& text, const std::string& val_
   }
 }
 
+// Checkpoints in the shared format (framework/train/checkpoint.h), kind "classifier": module
+// "model", optimizer "optimizer" (last.pt only), meta = the trainer's record above.
 void save_checkpoint(const fs::path& path, const torch::nn::Module& module, const torch::optim::Optimizer* optimizer,
                      const std::string& meta) {
-  const fs::path temporary = temporary_path_for(path);
-  try {
-    torch::serialize::OutputArchive root;
-    torch::serialize::OutputArchive model_archive(root.compilation_unit());
-    module.save(model_archive);
-    root.write("model", model_archive);
-    if (optimizer != nullptr) {
-      torch::serialize::OutputArchive optimizer_archive(root.compilation_unit());
-      optimizer->save(optimizer_archive);
-      root.write("optimizer", optimizer_archive);
-    }
-    root.write("meta", c10::IValue(meta));
-    root.save_to(temporary.string());
-  } catch (const c10::Error& e) {
-    std::error_code ignored;
-    fs::remove(temporary, ignored);
-    throw RunError(fmt::format("trainer: could not write checkpoint '{}': {}", path.string(), e.what_without_backtrace()));
-  }
-  commit_atomic(temporary, path);
+  Checkpoint checkpoint;
+  checkpoint.kind = "classifier";
+  checkpoint.meta = nlohmann::json::parse(meta);
+  checkpoint.fingerprint = checkpoint.meta.value("fingerprint", "");
+  checkpoint.add_module("model", module);
+  if (optimizer != nullptr) checkpoint.add_optimizer("optimizer", *optimizer);
+  checkpoint.add_rng();
+  write_checkpoint(path, checkpoint);
 }
 
 // Reads `path`; loads the model (and optimizer when given) and returns the meta record text.
 std::string load_checkpoint(const fs::path& path, torch::nn::Module& module, torch::optim::Optimizer* optimizer,
                             const torch::Device& device) {
+  const Checkpoint checkpoint = read_checkpoint(path, "classifier", "trainer");
+  io::load_state(module, checkpoint.module("model"), true, path.string(),
+                 {"the model (written for another model?)", "delete it to start afresh", {}});
   try {
-    torch::serialize::InputArchive root;
-    root.load_from(path.string(), device);
-    torch::serialize::InputArchive model_archive;
-    root.read("model", model_archive);
-    module.load(model_archive);
-    if (optimizer != nullptr) {
-      torch::serialize::InputArchive optimizer_archive;
-      root.read("optimizer", optimizer_archive);
-      optimizer->load(optimizer_archive);
-    }
-    c10::IValue meta;
-    root.read("meta", meta);
-    return meta.toStringRef();
+    if (optimizer != nullptr) checkpoint.load_optimizer("optimizer", *optimizer, device);
   } catch (const c10::Error& e) {
-    throw RunError(fmt::format("trainer: could not load checkpoint '{}' (written for another model or damaged?): "
-                               "{}; delete it to start afresh",
+    throw RunError(fmt::format("trainer: could not load the optimizer state of checkpoint '{}' (written for another "
+                               "model or damaged?): {}; delete it to start afresh",
                                path.string(), e.what_without_backtrace()));
   }
+  return checkpoint.meta.dump();
 }
 
 std::vector<std::size_t> epoch_permutation(std::size_t n, std::uint64_t seed) {

@@ -1,14 +1,5 @@
-// Weight files for the classifiers: torchvision state dicts stored as safetensors.
-//
-// File format: safetensors (huggingface/safetensors), chosen because it is documented,
-// tiny to read and write without any library, and readable from Python with or without
-// the `safetensors` package:
-//   8 bytes   little-endian uint64 N = length of the JSON header
-//   N bytes   UTF-8 JSON: {"<key>": {"dtype": "F32", "shape": [..], "data_offsets": [b, e]}, ...,
-//             optional "__metadata__": {string: string}}; may be padded with spaces
-//   rest      the raw little-endian tensor bytes; data_offsets are relative to its start
-// dtypes read: F32, F64, F16, BF16 (converted to float32) and I64, I32 (converted to int64,
-// e.g. BatchNorm's num_batches_tracked). tools/export_torchvision_weights.py writes it.
+// Weight files for the classifiers: torchvision state dicts stored as safetensors
+// (framework/io/safetensors.h; tools/export_torchvision_weights.py writes them).
 //
 // Loading (load_weights) adapts a torchvision state dict to the model, logging each change:
 //   * DenseNet legacy names "denselayerM.norm.1.weight" → "denselayerM.norm1.weight" (the
@@ -27,36 +18,23 @@
 //     unchanged (shared/DESIGN.md: our choice; FlexiViT's PI-resize would be more exact).
 //   * missing BatchNorm num_batches_tracked buffers (pre-1.0 files) keep the model's value.
 // Anything else that does not match — missing keys, unexpected keys, shape mismatches —
-// throws RunError listing the first few of each.
+// throws RunError listing the first few of each (io::load_state, strict).
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
 #include <filesystem>
-#include <map>
 #include <string>
-#include <utility>
 #include <vector>
 
-namespace torch::nn {
-class Module;
-}
+#include "framework/io/safetensors.h"
 
 namespace frerec::models {
 
 class Classifier;
 
-// An ordered state dict: (torchvision key, tensor) in torchvision's state_dict() order.
-using StateDict = std::vector<std::pair<std::string, at::Tensor>>;
-
-// Parameters and buffers in torch.nn.Module.state_dict() order: for each module (pre-order),
-// its own parameters, then its own buffers, then its children. Tensors alias the model's.
-StateDict state_dict(const torch::nn::Module& module);
-
-StateDict read_safetensors(const std::filesystem::path& path);
-// Writes float32 / int64 tensors (others are converted to float32) atomically.
-void write_safetensors(const std::filesystem::path& path, const StateDict& tensors,
-                       const std::map<std::string, std::string>& metadata = {});
+// (torchvision key, tensor) in torchvision's state_dict() order.
+using io::StateDict;
 
 struct LoadOptions {
   std::string pos_embedding_interpolation = "bilinear";  // "bilinear" or "bicubic"
@@ -70,7 +48,7 @@ struct LoadReport {
 
 // Copies `weights` into `model` with the adaptations above; throws RunError on a mismatch.
 LoadReport load_state_dict(Classifier& model, StateDict weights, const LoadOptions& options = {});
-// read_safetensors + load_state_dict; errors name the file.
+// io::read_safetensors + load_state_dict; errors name the file.
 LoadReport load_weights(Classifier& model, const std::filesystem::path& path, const LoadOptions& options = {});
 
 // The legacy-name remapping alone (exposed for tests): returns the new key or the key itself.

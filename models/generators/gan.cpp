@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-#include <set>
 
 #include "framework/core/error.h"
 #include "framework/core/random.h"
@@ -353,38 +352,6 @@ int64_t count_parameters(const torch::nn::Module& module) {
   int64_t n = 0;
   for (const auto& p : module.parameters()) n += p.numel();
   return n;
-}
-
-void load_named_state(torch::nn::Module& module, const std::vector<std::pair<std::string, at::Tensor>>& state,
-                      const std::string& what) {
-  std::map<std::string, at::Tensor> targets;
-  for (const auto& item : module.named_parameters(true)) targets[item.key()] = item.value();
-  for (const auto& item : module.named_buffers(true)) targets[item.key()] = item.value();
-  std::vector<std::string> problems;
-  std::set<std::string> seen;
-  for (const auto& [key, tensor] : state) {
-    const auto it = targets.find(key);
-    if (it == targets.end()) {
-      problems.push_back("unexpected key " + key);
-      continue;
-    }
-    if (it->second.sizes() != tensor.sizes()) {
-      problems.push_back(fmt::format("{} has shape {} in the file but {} in the network", key,
-                                     fmt::join(tensor.sizes(), "x"), fmt::join(it->second.sizes(), "x")));
-      continue;
-    }
-    seen.insert(key);
-  }
-  for (const auto& [key, tensor] : targets)
-    if (!seen.count(key) && problems.size() < 8) problems.push_back("missing key " + key);
-  if (!problems.empty()) {
-    std::string text;
-    for (std::size_t i = 0; i < problems.size() && i < 4; ++i) text += (i ? "; " : "") + problems[i];
-    throw RunError(what + ": weights do not match the architecture (" + text +
-                   (problems.size() > 4 ? fmt::format("; {} more", problems.size() - 4) : "") + ")");
-  }
-  at::NoGradGuard no_grad;
-  for (const auto& [key, tensor] : state) targets.at(key).copy_(tensor.to(targets.at(key).scalar_type()));
 }
 
 std::vector<float> noise_for(const std::vector<int>& resolutions, uint64_t seed, int label, int64_t index) {

@@ -210,11 +210,6 @@ TORCH_MODULE(ClassCritic);
 
 int64_t count_parameters(const torch::nn::Module& module);
 
-// Copies `state` (models::state_dict order or any order) into `module`'s parameters and
-// buffers; keys and shapes must match exactly (RunError naming `what` and the first problems).
-void load_named_state(torch::nn::Module& module, const std::vector<std::pair<std::string, at::Tensor>>& state,
-                      const std::string& what);
-
 // The z of one image: z_dim standard normal draws from the portable datasets RNG seeded by
 // (seed, label, index), so an image depends only on those three numbers and the checkpoint.
 std::vector<float> latent_for(int z_dim, uint64_t seed, int label, int64_t index);

@@ -17,10 +17,10 @@
 #include "framework/core/progress.h"
 #include "framework/core/random.h"
 #include "framework/core/system_info.h"
+#include "framework/io/state_dict.h"
 #include "framework/train/checkpoint.h"
 #include "framework/train/sample_source.h"
 #include "framework/train/trainer.h"
-#include "models/classifiers/weights.h"
 #include "models/generators/diff_augment.h"
 #include "models/generators/gan.h"
 #include "models/generators/generator_io.h"
@@ -99,8 +99,7 @@ void save_state(const fs::path& path, Networks& nets, long step, const std::stri
 
 void load_module(torch::nn::Module& module, const train::Checkpoint& checkpoint, const std::string& name,
                  const std::string& what) {
-  const train::TensorMap& stored = checkpoint.module(name);
-  load_named_state(module, std::vector<std::pair<std::string, at::Tensor>>(stored.begin(), stored.end()), what);
+  io::load_state(module, checkpoint.module(name), /*strict=*/true, what);
 }
 
 // Returns the step of the state, after loading it into `nets`; -1 if absent.
@@ -358,7 +357,7 @@ Networks build_networks(const GanArchitecture& arch, const GanTrainOptions& opti
   nets.d = Discriminator(arch);
   nets.g_ema = Generator(arch);
   nets.critic = ClassCritic(arch.channels, arch.num_classes);
-  load_named_state(*nets.g_ema, models::state_dict(*nets.g), "generator: EMA copy");
+  io::load_state(*nets.g_ema, io::state_dict(*nets.g), /*strict=*/true, "generator: EMA copy");
   nets.opt_g = std::make_unique<torch::optim::Adam>(
       nets.g->parameters(), torch::optim::AdamOptions(options.lr_g).betas({options.beta1, options.beta2}));
   nets.opt_d = std::make_unique<torch::optim::Adam>(

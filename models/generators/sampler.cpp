@@ -2,17 +2,16 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdlib>
 #include <deque>
-#include <fstream>
 #include <mutex>
 
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
-#include "models/classifiers/weights.h"
+#include "framework/io/safetensors.h"
+#include "framework/io/state_dict.h"
 #include "models/generators/generator_io.h"
 
 namespace frerec::generators {
@@ -22,38 +21,14 @@ std::string GeneratorInfo::describe() const {
   return fmt::format("{}, {}x{}x{}, {} classes, {} steps", task, image_size, image_size, channels, num_classes, steps);
 }
 
-std::map<std::string, std::string> read_safetensors_metadata(const fs::path& path) {
+GeneratorInfo read_generator_info(const fs::path& path) {
+  GeneratorInfo info;
+  info.path = path;
   const std::string what = "generator: '" + path.string() + "'";
   std::error_code ec;
   if (!fs::is_regular_file(path, ec))
     throw RunError(what + " does not exist (train one with `frerec generator train CONFIG`)");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw RunError(what + " cannot be opened");
-  const auto file_size = fs::file_size(path, ec);
-  unsigned char length_bytes[8] = {};
-  in.read(reinterpret_cast<char*>(length_bytes), 8);
-  std::uint64_t header_length = 0;
-  for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | length_bytes[i];
-  if (!in || file_size < 8 || header_length > file_size - 8 || header_length > (64u << 20))
-    throw RunError(what + " is not a safetensors generator file");
-  std::string header(header_length, '\0');
-  in.read(header.data(), static_cast<std::streamsize>(header_length));
-  std::map<std::string, std::string> metadata;
-  try {
-    const auto json = nlohmann::json::parse(header);
-    if (json.contains("__metadata__"))
-      for (const auto& [key, value] : json.at("__metadata__").items()) metadata[key] = value.get<std::string>();
-  } catch (const nlohmann::json::exception& e) {
-    throw RunError(what + " has an unreadable safetensors header (" + std::string(e.what()) + ")");
-  }
-  return metadata;
-}
-
-GeneratorInfo read_generator_info(const fs::path& path) {
-  GeneratorInfo info;
-  info.path = path;
-  info.metadata = read_safetensors_metadata(path);
-  const std::string what = "generator: '" + path.string() + "'";
+  info.metadata = io::read_safetensors_metadata(path);
   const auto format = info.metadata.find("format");
   if (format == info.metadata.end() || format->second != kGeneratorFormat)
     throw RunError(what + " is not a FreRec generator file (format '" +
@@ -106,7 +81,7 @@ void save_generator(const fs::path& path, const Generator& generator, std::map<s
   metadata["architecture"] = "fastgan_lite";
   for (const auto& [key, value] : generator->architecture().to_map()) metadata["arch." + key] = value;
   if (!path.parent_path().empty()) fs::create_directories(path.parent_path());
-  models::write_safetensors(path, models::state_dict(*generator), metadata);
+  io::write_safetensors(path, io::state_dict(*generator), metadata);
 }
 
 Generator load_generator(const fs::path& path, GeneratorInfo* info_out) {
@@ -115,7 +90,7 @@ Generator load_generator(const fs::path& path, GeneratorInfo* info_out) {
   for (const auto& [key, value] : info.metadata)
     if (key.rfind("arch.", 0) == 0) arch[key.substr(5)] = value;
   Generator generator(GanArchitecture::from_map(arch, "generator: '" + path.string() + "'"));
-  load_named_state(*generator, models::read_safetensors(path), "generator: '" + path.string() + "'");
+  io::load_state(*generator, io::read_safetensors(path), /*strict=*/true, "generator: '" + path.string() + "'");
   generator->eval();
   if (info_out) *info_out = std::move(info);
   return generator;

@@ -1,7 +1,7 @@
 // Generator files and sampling from them (torch-free interface: the CLI and the `gan`
 // dataset source include only this).
 //
-// A generator file is a safetensors file (format of models/classifiers/weights.h) holding
+// A generator file is a safetensors file (format of framework/io/safetensors.h) holding
 // the EMA generator's parameters and its standing BatchNorm statistics (float32), with
 // string metadata:
 //   format "frerec-gan-generator/1", architecture "fastgan_lite", arch.<key> for every
@@ -47,8 +47,6 @@ struct GeneratorInfo {
   std::string describe() const;  // "demo_mri, 64x64x1, 2 classes, 3000 steps"
 };
 
-// The __metadata__ block of any safetensors file (RunError if the file is not safetensors).
-std::map<std::string, std::string> read_safetensors_metadata(const std::filesystem::path& path);
 // Metadata of a generator file; RunError naming the file when it is missing, not a
 // safetensors file, or not a FreRec generator.
 GeneratorInfo read_generator_info(const std::filesystem::path& path);

@@ -2,12 +2,15 @@
 #include <hdf5.h>
 
 #include <fstream>
+#include <thread>
 
 #include <opencv2/imgcodecs.hpp>
 
 #include "datasets/core/sampling.h"
 #include "datasets/demo/demo.h"
 #include "datasets/export.h"
+#include "datasets/image_cache.h"
+#include "framework/cache/hdf5_io.h"
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
 #include "tests/datasets/fixtures.h"
@@ -344,6 +347,101 @@ TEST(LoadTask, SyntheticFolderPool) {
   EXPECT_EQ(task.synthetic.height(), 16);
   EXPECT_THROW(data("{name: demo_cxr, synthetic: {name: synthetic_folder, synthetic_folder: {clases: {}}}}"),
                ConfigError);
+}
+
+// Images whose 8-bit pixels are a function of (generation, index, pixel), so any image read
+// back can be checked exactly; the fingerprint names the generation, so each generation is
+// another artifact.
+class PatternSource : public DatasetSource {
+ public:
+  PatternSource(int generation, int count) : generation_(generation) {
+    for (int i = 0; i < count; ++i) {
+      Record r;
+      r.id = "img" + std::to_string(100 + i);
+      r.label = i % 2;
+      r.generator_index = i;
+      records_.push_back(r);
+    }
+  }
+  const std::string& name() const override { return name_; }
+  const std::vector<Record>& records() const override { return records_; }
+  int natural_channels() const override { return 1; }
+  // k · (1/255): how the cache turns a stored byte back into a float.
+  static float pixel(int generation, long index, std::size_t i) {
+    return static_cast<float>((generation * 31 + index * 7 + static_cast<long>(i)) % 256) * (1.0f / 255.0f);
+  }
+  io::DecodedImage decode(const Record& record, const DecodeOptions& options) const override {
+    io::DecodedImage decoded;
+    decoded.image = Image(options.channels, options.size, options.size);
+    for (std::size_t i = 0; i < decoded.image.data.size(); ++i)
+      decoded.image.data[i] = pixel(generation_, record.generator_index, i);
+    return decoded;
+  }
+  std::string fingerprint(const std::vector<Record>& records) const override {
+    return "pattern/" + std::to_string(generation_) + "/" + std::to_string(records.size());
+  }
+
+ private:
+  std::string name_ = "pattern";
+  int generation_;
+  std::vector<Record> records_;
+};
+
+// The image cache has no HDF5 lock of its own (framework/cache/hdf5_io.h: the library's lock,
+// or the wrapper's when the library is not thread-safe). Two threads, each with its own
+// artifact cache, build a new image file every iteration while reading back the one before
+// (hyperslab ranges and single rows), many times over; every pixel, id and label must
+// come back exactly.
+TEST(ImageCache, TwoCachesWrittenAndReadFromTwoThreadsAtOnce) {
+  EXPECT_TRUE(h5::library_is_threadsafe()) << "Debian's libhdf5 is built thread-safe; the wrapper then adds no lock";
+  const auto root = fresh_dir("cache_threads");
+  constexpr int kIterations = 50, kImages = 12;
+  DecodeOptions options;
+  options.channels = 1;
+  options.size = 16;
+  auto check = [&](const ImageCacheFile& file, int generation, std::vector<std::string>& failures) {
+    if (file.size() != static_cast<std::size_t>(kImages)) failures.push_back(file.path().string() + ": size");
+    const auto all = file.read_range(0, file.size());
+    const auto rows = file.read_rows({5, 0, 11});
+    for (std::size_t k = 0; k < all.size(); ++k) {
+      if (file.ids()[k] != "img" + std::to_string(100 + k) || file.labels()[k] != static_cast<int>(k % 2))
+        failures.push_back(file.path().string() + ": id or label of row " + std::to_string(k));
+      for (std::size_t i = 0; i < all[k].data.size(); ++i)
+        if (all[k].data[i] != PatternSource::pixel(generation, static_cast<long>(k), i)) {
+          failures.push_back(file.path().string() + ": pixel " + std::to_string(i) + " of row " + std::to_string(k));
+          break;
+        }
+    }
+    if (rows.size() != 3 || rows[0].data != all[5].data || rows[1].data != all[0].data || rows[2].data != all[11].data)
+      failures.push_back(file.path().string() + ": read_rows disagrees with read_range");
+  };
+  auto worker = [&](int which, std::vector<std::string>* failures) {
+    ArtifactCache cache(root / ("cache" + std::to_string(which)));
+    std::shared_ptr<const ImageCacheFile> previous;
+    int previous_generation = 0;
+    for (int iteration = 0; iteration < kIterations && failures->empty(); ++iteration) {
+      const int generation = which * 1000 + iteration;
+      const PatternSource source(generation, kImages);
+      CacheBuildStats stats;
+      try {
+        const auto file = cached_image_file(cache, source, "train", source.records(), options, true, 1, stats);
+        if (!stats.built) failures->push_back("generation " + std::to_string(generation) + " was not built");
+        check(*file, generation, *failures);
+        if (previous) check(*previous, previous_generation, *failures);
+        previous = file;
+        previous_generation = generation;
+      } catch (const std::exception& e) {
+        failures->push_back(e.what());
+      }
+    }
+  };
+  std::vector<std::string> failures_a, failures_b;
+  std::thread a(worker, 0, &failures_a), b(worker, 1, &failures_b);
+  a.join();
+  b.join();
+  EXPECT_TRUE(failures_a.empty()) << failures_a.front();
+  EXPECT_TRUE(failures_b.empty()) << failures_b.front();
+  fs::remove_all(root);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "framework/core/error.h"
 #include "framework/core/registry.h"
+#include "framework/io/state_dict.h"
 #include "models/classifiers/classifier.h"
 #include "models/classifiers/registry.h"
 #include "models/classifiers/weights.h"
@@ -69,7 +70,7 @@ TEST_P(Architecture, StateDictNamesShapesAndCountMatchTorchvision) {
   ASSERT_TRUE(golden.count(name)) << name;
   const GoldenArch& expected = golden.at(name);
   auto model = make(name, "{in_channels: 3, num_classes: 1000}");
-  const StateDict sd = state_dict(*model);
+  const StateDict sd = io::state_dict(*model);
   ASSERT_EQ(sd.size(), expected.entries.size()) << name;
   for (size_t i = 0; i < sd.size(); ++i) {
     EXPECT_EQ(sd[i].first, expected.entries[i].first) << name << " entry " << i;
@@ -120,7 +121,7 @@ TEST(Classifiers, InitialisationIsSeededAndFollowsTorchvision) {
   auto a = make("resnet18", "{seed: 7}");
   auto b = make("resnet18", "{seed: 7}");
   auto c = make("resnet18", "{seed: 8}");
-  const StateDict sa = state_dict(*a), sb = state_dict(*b), sc = state_dict(*c);
+  const StateDict sa = io::state_dict(*a), sb = io::state_dict(*b), sc = io::state_dict(*c);
   bool any_different = false;
   for (size_t i = 0; i < sa.size(); ++i) {
     EXPECT_TRUE(at::equal(sa[i].second, sb[i].second)) << sa[i].first;
@@ -132,7 +133,7 @@ TEST(Classifiers, InitialisationIsSeededAndFollowsTorchvision) {
   EXPECT_TRUE(at::equal(entry(sa, "layer1.0.bn1.weight"), at::ones({64})));
   EXPECT_LE(entry(sa, "fc.weight").abs().max().item<double>(), 1.0 / std::sqrt(512.0) + 1e-7);
   // ViT: zero head and class token, pos_embedding N(0, 0.02).
-  const StateDict sv = state_dict(*make("vit_tiny", "{seed: 1}"));
+  const StateDict sv = io::state_dict(*make("vit_tiny", "{seed: 1}"));
   EXPECT_EQ(entry(sv, "heads.head.weight").abs().sum().item<double>(), 0.0);
   EXPECT_EQ(entry(sv, "class_token").abs().sum().item<double>(), 0.0);
   EXPECT_NEAR(entry(sv, "encoder.pos_embedding").std().item<double>(), 0.02, 1e-3);

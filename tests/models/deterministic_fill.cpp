@@ -7,7 +7,7 @@
 #include <string>
 #include <utility>
 
-#include "models/classifiers/weights.h"
+#include "framework/io/state_dict.h"
 
 namespace frerec::models::testing {
 
@@ -45,7 +45,7 @@ double deterministic_uniform(uint64_t seed, uint64_t t, uint64_t i) {
 void deterministic_fill(torch::nn::Module& module, uint64_t seed) {
   at::NoGradGuard no_grad;
   uint64_t t = 0;
-  for (auto& [name, tensor] : state_dict(module)) {
+  for (auto& [name, tensor] : io::state_dict(module)) {
     if (ends_with(name, "num_batches_tracked")) {
       tensor.zero_();
     } else {

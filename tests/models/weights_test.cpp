@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "framework/core/error.h"
+#include "framework/io/state_dict.h"
 #include "models/classifiers/densenet.h"
 #include "models/classifiers/registry.h"
 #include "models/classifiers/resnet.h"
@@ -107,7 +108,7 @@ TEST(Weights, GreyResNetOnGreyImageEqualsRgbResNetOnRepeatedImage) {
   rgb->eval();
   testing::deterministic_fill(*rgb, 21);
   const fs::path file = temp_file("resnet18.safetensors");
-  write_safetensors(file, state_dict(*rgb), {{"model", "resnet18"}});
+  io::write_safetensors(file, io::state_dict(*rgb), {{"model", "resnet18"}});
   ResNetConfig grey_config = rgb_config;
   grey_config.in_channels = 1;
   ResNet grey(grey_config);
@@ -171,7 +172,7 @@ TEST(Weights, PatchSizeChangeResizesTheKernel) {
   const LoadReport report = load_weights(*model, kGolden + "tiny_vit.safetensors");
   EXPECT_EQ(report.adapted.size(), 2u);  // conv_proj.weight and encoder.pos_embedding
   // A flat image gives the same patch embedding as with the original 8x8 kernel.
-  const StateDict file = read_safetensors(kGolden + "tiny_vit.safetensors");
+  const StateDict file = io::read_safetensors(kGolden + "tiny_vit.safetensors");
   at::Tensor original;
   for (const auto& [k, t] : file) {
     if (k == "conv_proj.weight") original = t;
@@ -184,8 +185,8 @@ TEST(Weights, SafetensorsRoundTripKeepsOrderValuesAndDtypes) {
   StateDict sd = {{"b.weight", at::randn({2, 3})}, {"a.num_batches_tracked", at::tensor(int64_t{7})},
                   {"c", at::arange(5, at::kFloat)}};
   const fs::path file = temp_file("roundtrip.safetensors");
-  write_safetensors(file, sd, {{"note", "x"}});
-  const StateDict back = read_safetensors(file);
+  io::write_safetensors(file, sd, {{"note", "x"}});
+  const StateDict back = io::read_safetensors(file);
   ASSERT_EQ(back.size(), 3u);
   for (size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(back[i].first, sd[i].first);
@@ -199,31 +200,31 @@ TEST(Weights, CorruptFilesGiveRunErrors) {
   const fs::path file = temp_file("bad.safetensors");
   auto write = [&](const std::string& bytes) { std::ofstream(file, std::ios::binary) << bytes; };
   write("abc");
-  EXPECT_THROW(read_safetensors(file), RunError);
+  EXPECT_THROW(io::read_safetensors(file), RunError);
   std::string huge(8, '\xff');
   write(huge + "{}");
-  EXPECT_THROW(read_safetensors(file), RunError);
+  EXPECT_THROW(io::read_safetensors(file), RunError);
   auto with_header = [](const std::string& json) {
     std::string s(8, '\0');
     for (int i = 0; i < 8; ++i) s[i] = static_cast<char>((json.size() >> (8 * i)) & 0xff);
     return s + json;
   };
   write(with_header("{not json"));
-  EXPECT_THROW(read_safetensors(file), RunError);
+  EXPECT_THROW(io::read_safetensors(file), RunError);
   write(with_header(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})") + std::string(8, '\0'));
-  EXPECT_THROW(read_safetensors(file), RunError);  // truncated data
+  EXPECT_THROW(io::read_safetensors(file), RunError);  // truncated data
   write(with_header(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})") + std::string(16, '\0'));
-  EXPECT_THROW(read_safetensors(file), RunError);  // size does not match the shape
+  EXPECT_THROW(io::read_safetensors(file), RunError);  // size does not match the shape
   write(with_header(R"({"w":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})") + std::string(4, '\0'));
-  EXPECT_THROW(read_safetensors(file), RunError);
-  EXPECT_THROW(read_safetensors(temp_file("does_not_exist.safetensors")), RunError);
+  EXPECT_THROW(io::read_safetensors(file), RunError);
+  EXPECT_THROW(io::read_safetensors(temp_file("does_not_exist.safetensors")), RunError);
   fs::remove(file);
 }
 
 TEST(Weights, MismatchedWeightsListTheKeys) {
   const auto& g = golden().at("tiny_densenet");
   DenseNet model(tiny_densenet(g, 3, 3));
-  StateDict sd = read_safetensors(kGolden + "tiny_densenet_legacy.safetensors");
+  StateDict sd = io::read_safetensors(kGolden + "tiny_densenet_legacy.safetensors");
   auto message = [&](StateDict weights) {
     try {
       load_state_dict(*model, std::move(weights));

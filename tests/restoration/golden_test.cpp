@@ -12,6 +12,7 @@
 #include <string>
 
 #include "framework/cache/hdf5_io.h"
+#include "framework/io/state_dict.h"
 #include "models/restoration/restormer.h"
 #include "models/restoration/weights.h"
 #include "tests/models/test_device.h"
@@ -60,8 +61,8 @@ TEST_P(OfficialRestormer, LoadsStrictlyAndMatchesTheOfficialOutput) {
   Restormer net(options);
   // Parameter counts of the official modules (the README's table; the file's attribute is an integer).
   EXPECT_EQ(count_parameters(net), name == "tiny_gray_withbias" ? 207793 : 225265);
-  const auto report = load_named_state(*net, read_weights_h5(golden_path(name + ".weights.h5")), /*strict=*/true,
-                                       name + ".weights.h5");
+  const auto report = io::load_state(*net, read_weights(golden_path(name + ".weights.h5")), /*strict=*/true,
+                                     name + ".weights.h5");
   EXPECT_TRUE(report.missing.empty() && report.unexpected.empty() && report.shape_mismatch.empty())
       << report.summary();
   net->eval();

@@ -8,13 +8,14 @@
 
 #include "framework/core/error.h"
 #include "framework/core/registry.h"
+#include "framework/io/state_dict.h"
 #include "models/restoration/fesa.h"
 #include "models/restoration/registry.h"
 #include "models/restoration/restormer.h"
-#include "models/restoration/weights.h"
 
 namespace frerec::restoration {
 namespace {
+using io::named_state;
 
 class RestorationNetworks : public ::testing::Test {
  protected:

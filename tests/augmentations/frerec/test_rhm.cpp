@@ -13,13 +13,17 @@
 
 #include "augmentations/frerec/rhm.h"
 #include "augmentations/frerec/rhm_loss.h"
+#include "framework/cache/hdf5_io.h"
 #include "framework/core/error.h"
+#include "framework/io/state_dict.h"
 #include "models/restoration/restormer.h"
 #include "models/restoration/weights.h"
 
 namespace frerec::rhm {
 namespace {
 using namespace frerec::restoration;  // the networks RHM trains
+using io::load_state;
+using io::named_state;
 
 namespace fs = std::filesystem;
 
@@ -258,6 +262,23 @@ TEST_F(DaeTest, SchemaDefaultsGiveValidOptions) {
   EXPECT_NE(zero.canonical(), options.canonical());
 }
 
+// A weight file in the earlier HDF5 format (one dataset per key at the root), as
+// tools/export_restormer_weights.py wrote it before it switched to safetensors.
+void write_weights_h5(const torch::nn::Module& module, const fs::path& path) {
+  h5::File file(path, "w");
+  for (const auto& [key, value] : named_state(module)) {
+    const at::Tensor data = value.detach().contiguous();
+    const std::vector<hsize_t> dims(data.sizes().begin(), data.sizes().end());
+    if (at::isFloatingType(data.scalar_type())) {
+      const at::Tensor f = data.to(at::kFloat);
+      h5::write_array(file, key, std::vector<float>(f.data_ptr<float>(), f.data_ptr<float>() + f.numel()), dims);
+    } else {
+      const at::Tensor i = data.to(at::kLong);
+      h5::write_array(file, key, std::vector<std::int64_t>(i.data_ptr<int64_t>(), i.data_ptr<int64_t>() + i.numel()), dims);
+    }
+  }
+}
+
 TEST_F(DaeTest, HdfWeightsRoundTripAndInitialiseTheDaeFromRestormer) {
   Restormer plain([] {
     auto o = tiny_network();
@@ -268,19 +289,19 @@ TEST_F(DaeTest, HdfWeightsRoundTripAndInitialiseTheDaeFromRestormer) {
   write_weights_h5(*plain, dir_ / "restormer.h5");
   const auto weights = read_weights_h5(dir_ / "restormer.h5");
   Restormer copy(plain->options());
-  const auto strict = load_named_state(*copy, weights, true, "restormer.h5");
+  const auto strict = load_state(*copy, weights, true, "restormer.h5");
   EXPECT_EQ(strict.loaded.size(), named_state(*plain).size());
   torch::NoGradGuard no_grad;
   auto x = at::rand({1, 1, 16, 16});
   EXPECT_TRUE(plain->forward(x).equal(copy->forward(x)));
   // Non-strict: every Restormer tensor initialises the FET network; only FESA tensors stay.
   Restormer fet(tiny_network());
-  const auto partial = load_named_state(*fet, weights, false, "restormer.h5");
+  const auto partial = load_state(*fet, weights, false, "restormer.h5");
   EXPECT_EQ(partial.loaded.size(), weights.size());
   EXPECT_TRUE(partial.unexpected.empty());
   for (const auto& key : partial.missing)
     EXPECT_TRUE(key.find(".freq.") != std::string::npos || key.find(".fuse.") != std::string::npos) << key;
-  EXPECT_THROW(load_named_state(*fet, weights, true, "restormer.h5"), RunError);
+  EXPECT_THROW(load_state(*fet, weights, true, "restormer.h5"), RunError);
   EXPECT_THROW(read_weights_h5(dir_ / "none.h5"), RunError);
 
   // The trainer takes the same file as init_weights (matching keys only) and refuses a missing one.
@@ -292,6 +313,16 @@ TEST_F(DaeTest, HdfWeightsRoundTripAndInitialiseTheDaeFromRestormer) {
   EXPECT_EQ(train_dae(options, train, val, context_).history.size(), 1u);
   options.init_weights = (dir_ / "none.h5").string();
   EXPECT_THROW(train_dae(options, train, val, context_), RunError);
+
+  // The format we export now: safetensors holds the same tensors, and init_weights takes it.
+  io::write_safetensors(dir_ / "restormer.safetensors", io::state_dict(*plain));
+  const auto from_safetensors = read_weights(dir_ / "restormer.safetensors");
+  const auto from_h5 = read_weights(dir_ / "restormer.h5");  // told apart by the signature
+  ASSERT_EQ(from_safetensors.size(), from_h5.size());
+  const io::NamedTensors by_name(from_h5.begin(), from_h5.end());
+  for (const auto& [key, tensor] : from_safetensors) EXPECT_TRUE(tensor.equal(by_name.at(key))) << key;
+  options.init_weights = (dir_ / "restormer.safetensors").string();
+  EXPECT_EQ(train_dae(options, train, val, context_).history.size(), 1u);
 }
 
 // Eq. 7.
