@@ -12,6 +12,7 @@
 
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
+#include "framework/train/checkpoint.h"
 #include "models/generators/diff_augment.h"
 #include "models/generators/gan.h"
 #include "models/generators/gan_trainer.h"
@@ -319,12 +320,9 @@ GanTrainData tiny_data() {
   return data;
 }
 
+// One network of a training state (framework/train/checkpoint.h, kind "gan").
 std::map<std::string, at::Tensor> state_tensors(const fs::path& state, const std::string& key) {
-  const std::string bytes = read_file(state);
-  const auto dict = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end())).toGenericDict();
-  std::map<std::string, at::Tensor> out;
-  for (const auto& item : dict.at(key).toGenericDict()) out[item.key().toStringRef()] = item.value().toTensor();
-  return out;
+  return train::read_checkpoint(state, "gan", "test").module(key);
 }
 
 double max_difference(const std::map<std::string, at::Tensor>& a, const std::map<std::string, at::Tensor>& b,

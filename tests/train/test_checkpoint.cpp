@@ -13,6 +13,7 @@
 
 #include "framework/core/error.h"
 #include "framework/train/checkpoint.h"
+#include "tests/framework/test_util.h"
 
 namespace frerec::train {
 namespace {
@@ -30,14 +31,7 @@ class CheckpointTest : public ::testing::Test {
   fs::path dir_;
 };
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const RunError& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string message_of(const std::function<void()>& f) { return testing::error_of<RunError>(f); }
 
 TEST_F(CheckpointTest, RoundTripsModulesOptimizerMetaAndRng) {
   torch::manual_seed(3);
