@@ -34,17 +34,19 @@ void scan_records(const std::string& text, const fs::path& path_for_messages, On
   bool in_quotes = false;
   bool row_has_content = false;
   bool first = true;
+  bool first_field_quoted = false;  // a quoted BOM is data, not an encoding mark
   std::size_t line = 1, row_line = 1;
   auto end_row = [&]() {
     row.push_back(cell);
     cell.clear();
     if (row_has_content || row.size() > 1) {
-      if (first && row[0].rfind("\xEF\xBB\xBF", 0) == 0) row[0].erase(0, 3);
+      if (first && !first_field_quoted && row[0].rfind("\xEF\xBB\xBF", 0) == 0) row[0].erase(0, 3);
       first = false;
       on_record(row_line, std::move(row));
     }
     row.clear();
     row_has_content = false;
+    first_field_quoted = false;
   };
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char ch = text[i];
@@ -63,6 +65,7 @@ void scan_records(const std::string& text, const fs::path& path_for_messages, On
       continue;
     }
     if (ch == '"') {
+      if (row.empty() && cell.empty()) first_field_quoted = true;
       in_quotes = true;
       row_has_content = true;
     } else if (ch == ',') {
@@ -160,7 +163,10 @@ std::optional<fs::path> find_csv(const fs::path& root, const std::string& name) 
 }
 
 std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  // A field that starts with a byte-order mark is quoted: unquoted at the start of a file,
+  // the reader takes it for the encoding mark and drops it.
+  const bool leading_bom = text.rfind("\xEF\xBB\xBF", 0) == 0;
+  if (!leading_bom && text.find_first_of(",\"\n\r") == std::string::npos) return text;
   std::string out = "\"";
   for (char c : text) {
     if (c == '"') out += '"';

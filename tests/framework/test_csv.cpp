@@ -120,3 +120,20 @@ TEST(CsvWriter, NastyFieldsReadBackUnchanged) {
 
 }  // namespace
 }  // namespace frerec::io
+
+namespace frerec::io {
+namespace {
+// A field that itself starts with a byte-order mark (a fuzz_csv finding: "\xEF\xBB\xBF\xEF\xBB\xBFim,a"):
+// the reader drops only the file's own mark, and the writer quotes such a field so that it
+// reads back with its mark.
+TEST(CsvWriter, AFieldStartingWithAByteOrderMarkReadsBack) {
+  const std::string bom = "\xEF\xBB\xBF";
+  const CsvTable table = parse_csv(bom + bom + "im\x01,leage,vell\n", "bom.csv");
+  ASSERT_EQ(table.header.size(), 3u);
+  EXPECT_EQ(table.header[0], bom + "im\x01");
+  EXPECT_EQ(csv_field(bom + "x"), "\"" + bom + "x\"");
+  const CsvTable again = parse_csv(csv_text(table), "again.csv");
+  EXPECT_EQ(again.header, table.header);
+}
+}  // namespace
+}  // namespace frerec::io
