@@ -232,9 +232,9 @@ DaeCheckpoint read_legacy_checkpoint(const std::filesystem::path& path) {
 
 DaeCheckpoint read_dae_checkpoint(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) throw RunError("dae: checkpoint " + path.string() + " does not exist");
-  if (!train::is_checkpoint(path)) return read_legacy_checkpoint(path);
   DaeCheckpoint out;
-  out.shared = train::read_checkpoint(path, kKind, "dae");
+  out.shared = train::read_checkpoint_if_ours(path, kKind, "dae");
+  if (!out.shared) return read_legacy_checkpoint(path);
   const nlohmann::json& meta = out.shared->meta;
   try {
     out.architecture = meta.at("architecture").get<std::string>();

@@ -9,6 +9,7 @@
 #include <torch/serialize/output-archive.h>
 
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 #include "framework/core/atomic_file.h"
@@ -113,29 +114,27 @@ void write_checkpoint(const fs::path& path, const Checkpoint& checkpoint) {
 
 bool is_checkpoint(const fs::path& path) {
   try {
-    const c10::IValue value = load_pickle(path, "checkpoint");
-    if (!value.isGenericDict()) return false;
-    const auto dict = value.toGenericDict();
-    return dict.contains("format") && dict.at("format").isString() && dict.at("format").toStringRef() == kCheckpointFormat;
+    return read_checkpoint_if_ours(path, "", "checkpoint").has_value();
   } catch (const RunError&) {
     return false;
   }
 }
 
-Checkpoint read_checkpoint(const fs::path& path, const std::string& kind, const std::string& what) {
+std::optional<Checkpoint> read_checkpoint_if_ours(const fs::path& path, const std::string& kind,
+                                                  const std::string& what) {
   const c10::IValue value = load_pickle(path, what);
   auto fail = [&](const std::string& why) {
     return RunError(what + ": '" + path.string() + "' " + why + "; delete it to start afresh");
   };
-  if (!value.isGenericDict()) throw fail("is not a FreRec checkpoint");
+  if (!value.isGenericDict()) return std::nullopt;
   const auto dict = value.toGenericDict();
   if (!dict.contains("format") || !dict.at("format").isString() || dict.at("format").toStringRef() != kCheckpointFormat)
-    throw fail(std::string("is not a FreRec checkpoint (") + kCheckpointFormat + ")");
+    return std::nullopt;
   Checkpoint checkpoint;
   checkpoint.path = path;
   try {
     checkpoint.kind = dict.at("kind").toStringRef();
-    if (checkpoint.kind != kind) throw fail("was written by the " + checkpoint.kind + " trainer, not the " + kind + " one");
+    if (!kind.empty() && checkpoint.kind != kind) throw fail("was written by the " + checkpoint.kind + " trainer, not the " + kind + " one");
     checkpoint.fingerprint = dict.at("fingerprint").toStringRef();
     checkpoint.meta = nlohmann::json::parse(dict.at("meta").toStringRef());
     for (const auto& module : dict.at("modules").toGenericDict()) {
@@ -151,6 +150,12 @@ Checkpoint read_checkpoint(const fs::path& path, const std::string& kind, const 
     throw fail(std::string("has an unreadable meta record (") + e.what() + ")");
   }
   return checkpoint;
+}
+
+Checkpoint read_checkpoint(const fs::path& path, const std::string& kind, const std::string& what) {
+  if (auto checkpoint = read_checkpoint_if_ours(path, kind, what)) return std::move(*checkpoint);
+  throw RunError(what + ": '" + path.string() + "' is not a FreRec checkpoint (" + kCheckpointFormat +
+                 "); delete it to start afresh");
 }
 
 }  // namespace frerec::train

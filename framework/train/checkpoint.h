@@ -22,6 +22,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace torch::nn {
@@ -67,6 +68,12 @@ void write_checkpoint(const std::filesystem::path& path, const Checkpoint& check
 // not a checkpoint of ours, or was written by another kind. `what` starts the messages
 // ("trainer", "dae", "generator").
 Checkpoint read_checkpoint(const std::filesystem::path& path, const std::string& kind, const std::string& what);
+
+// As read_checkpoint, but nullopt (instead of an error) for a readable pickle that is not a
+// checkpoint in this format, so a caller can fall back to an older format with one read.
+// An empty `kind` accepts any kind.
+std::optional<Checkpoint> read_checkpoint_if_ours(const std::filesystem::path& path, const std::string& kind,
+                                                  const std::string& what);
 
 // True when `path` holds a checkpoint in this format (any kind); false for other files.
 bool is_checkpoint(const std::filesystem::path& path);
