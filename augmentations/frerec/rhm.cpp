@@ -1,6 +1,7 @@
 #include "augmentations/frerec/rhm.h"
 
 #include <ATen/ATen.h>
+#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
@@ -274,6 +275,10 @@ config::Schema dae_schema() {
   s.add_int("val_batch_size", 4, "images per validation/inference batch", 1, 4096);
   s.add_bool("zero_init_output", false,
              "start the output conv at 0 so the untrained network is the identity (global residual)");
+  s.add_int("precise_bn_batches", 0,
+            "after each epoch, recompute every BatchNorm's running statistics as the plain mean over this many "
+            "training batches of the current weights (0: keep the momentum averages)",
+            0, 100000);
   return s;
 }
 
@@ -292,6 +297,7 @@ void DaeTrainOptions::validate() const {
   if (spectral_weight < 0) fail("spectral_weight", std::to_string(spectral_weight), "must be >= 0");
   parse_spectral_loss(spectral_loss);
   if (val_batch_size < 1) fail("val_batch_size", std::to_string(val_batch_size), "must be >= 1");
+  if (precise_bn_batches < 0) fail("precise_bn_batches", std::to_string(precise_bn_batches), "must be >= 0");
   if (!network_yaml.empty()) RestormerOptions::from_yaml(network_yaml).validate("dae.network");
 }
 
@@ -302,7 +308,9 @@ std::string DaeTrainOptions::canonical() const {
                       {"weight_decay", weight_decay}, {"grad_clip", grad_clip},
                       {"spectral_weight", spectral_weight}, {"spectral_loss", spectral_loss}, {"flips", flips},
                       {"seed", seed}, {"init_weights", init_weights}};
-  if (zero_init_output) j["zero_init_output"] = true;  // only when set: keys of earlier runs stay valid
+  // Only when set: keys of earlier runs stay valid.
+  if (zero_init_output) j["zero_init_output"] = true;
+  if (precise_bn_batches > 0) j["precise_bn_batches"] = precise_bn_batches;
   return j.dump();
 }
 
@@ -326,6 +334,7 @@ DaeTrainOptions dae_options_from(const config::Params& p) {
   o.resume = p.get<bool>("resume");
   o.val_batch_size = p.get<int>("val_batch_size");
   o.zero_init_output = p.get<bool>("zero_init_output");
+  o.precise_bn_batches = p.get<int>("precise_bn_batches");
   o.validate();
   return o;
 }
@@ -472,16 +481,21 @@ DaeProgress progress_info(const DaeRun& run, int epoch, double loss, double lr) 
   return info;
 }
 
-// The sample order of an epoch: reshuffled permutations of the pairs until every step has a batch.
-std::vector<std::size_t> epoch_order(const DaeRun& run, std::mt19937_64& rng) {
+// A sample order of at least `count` pairs: reshuffled permutations of the pairs.
+std::vector<std::size_t> sample_order(const DaeRun& run, std::size_t count, std::mt19937_64& rng) {
   std::vector<std::size_t> order;
-  while (static_cast<std::int64_t>(order.size()) < run.steps_per_epoch * run.options.batch_size) {
+  while (order.size() < count) {
     std::vector<std::size_t> perm(run.train.size());
     std::iota(perm.begin(), perm.end(), 0);
     random::shuffle(perm.begin(), perm.end(), rng);
     order.insert(order.end(), perm.begin(), perm.end());
   }
   return order;
+}
+
+// The sample order of an epoch: every step has a batch.
+std::vector<std::size_t> epoch_order(const DaeRun& run, std::mt19937_64& rng) {
+  return sample_order(run, static_cast<std::size_t>(run.steps_per_epoch * run.options.batch_size), rng);
 }
 
 // Random patches (same crop and flips for input and target) of the pairs order[first..].
@@ -555,6 +569,35 @@ void train_epoch(DaeRun& run, int epoch, DaeEpochStats& stats) {
   stats.lr = lr;
 }
 
+// Precise BatchNorm statistics (Wu & Johnson 2021, "Rethinking 'Batch' in BatchNorm"): the
+// running mean and variance of every BatchNorm (the FET fusions) become the plain average over
+// `precise_bn_batches` training batches of the current weights, instead of the momentum-0.1
+// average over weights that moved during the epoch. Forward passes only; the batches come from
+// a generator seeded by (seed, epoch), so a resumed run stays exact.
+void recompute_batchnorm(DaeRun& run, int epoch) {
+  const int batches = run.options.precise_bn_batches;
+  if (batches <= 0) return;
+  std::vector<torch::nn::BatchNorm2dImpl*> norms;
+  for (const auto& module : run.net->modules(/*include_self=*/false))
+    if (auto* bn = dynamic_cast<torch::nn::BatchNorm2dImpl*>(module.get())) norms.push_back(bn);
+  if (norms.empty()) return;
+  std::vector<c10::optional<double>> momenta;
+  for (auto* bn : norms) {
+    momenta.push_back(bn->options.momentum());
+    bn->options.momentum(c10::nullopt);  // cumulative average over the batches below
+    bn->reset_running_stats();
+  }
+  torch::NoGradGuard no_grad;
+  std::mt19937_64 rng(mix(mix(run.options.seed, 0x626eULL), static_cast<std::uint64_t>(epoch) + 1));
+  const std::vector<std::size_t> order =
+      sample_order(run, static_cast<std::size_t>(batches) * static_cast<std::size_t>(run.options.batch_size), rng);
+  for (int b = 0; b < batches; ++b) {
+    const auto batch = patch_batch(run, epoch, order, static_cast<std::size_t>(b) * run.options.batch_size, rng);
+    run.net->forward(batch.first.to(run.device));
+  }
+  for (std::size_t i = 0; i < norms.size(); ++i) norms[i]->options.momentum(momenta[i]);
+}
+
 // Loss, PSNR and SSIM of the whole validation images (padded like inference).
 void validate(DaeRun& run, DaeEpochStats& stats) {
   stats.input_psnr = run.input_psnr;
@@ -592,6 +635,7 @@ DaeTrainResult train_dae(const DaeTrainOptions& options, const DaePairs& train, 
     const auto epoch_start = std::chrono::steady_clock::now();
     DaeEpochStats stats;
     train_epoch(run, epoch, stats);
+    recompute_batchnorm(run, epoch);
     validate(run, stats);
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     run.state.epoch = epoch + 1;

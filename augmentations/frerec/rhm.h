@@ -69,6 +69,11 @@ struct DaeTrainOptions {
   // training starts from the input's PSNR. SHR inputs are close to their targets (≈ 45 dB at
   // 64²); from a random output conv a small DAE spends its whole budget getting back there.
   bool zero_init_output = false;
+  // After each epoch, BatchNorm running statistics = the plain mean over this many training
+  // batches of the current weights (0: the momentum averages of training). With batch 4 and a
+  // learning rate that moves the weights every step, the momentum averages lag the weights and
+  // the eval-mode network differs from the one that was trained.
+  int precise_bn_batches = 0;
 
   void validate() const;        // ConfigError naming the key
   std::string canonical() const;  // all keys that change the result (resume must match)

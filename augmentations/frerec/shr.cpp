@@ -98,7 +98,11 @@ config::Schema ShrOptions::schema() {
       .add_string("ssim", "gaussian", "SSIM window used for retrieval", {"gaussian", "uniform"})
       .add_string("pool", "all", "retrieval pool: all real images or only those of the same class",
                   {"all", "same_class"})
-      .add_int("seed", 0, "seed of the ε draws (one pair per image and channel)", 0);
+      .add_int("seed", 0, "seed of the ε draws (one pair per image and channel)", 0)
+      .add_float("epsilon_scale", 1.0,
+                 "factor on the ε draws of Eq. 3 (1: the paper; 0: deterministic SHR to the neighbours' mean "
+                 "statistics, e.g. to measure how much of SHR's change is the random redraw)",
+                 0.0, 100.0);
   return s;
 }
 
@@ -113,6 +117,7 @@ ShrOptions ShrOptions::from_params(const config::Params& params) {
   if (params.has("stats")) o.stats = parse_stats_region(params.get<std::string>("stats"));
   if (params.has("ssim")) o.ssim = spectral::parse_ssim_window(params.get<std::string>("ssim"), kComponent);
   if (params.has("pool")) o.pool = spectral::parse_retrieval_pool(params.get<std::string>("pool"), kComponent);
+  o.epsilon_scale = params.get_or<double>("epsilon_scale", o.epsilon_scale);
   if (params.has("seed")) {
     const long seed = params.get<long>("seed");
     if (seed < 0) throw ConfigError("shr: seed=" + std::to_string(seed) + " must be non-negative");
@@ -129,15 +134,27 @@ void ShrOptions::validate() const {
     throw ConfigError(std::string("shr: mask ratio r=") + text + " must be in (0,1]");
   }
   if (k < 1) throw ConfigError("shr: k=" + std::to_string(k) + " must be at least 1");
+  if (!(epsilon_scale >= 0.0 && epsilon_scale <= 100.0)) {
+    char text[64];
+    std::snprintf(text, sizeof(text), "%g", epsilon_scale);
+    throw ConfigError(std::string("shr: epsilon_scale=") + text + " must be in [0,100]");
+  }
 }
 
 std::string ShrOptions::canonical() const {
   char ratio_text[64];
   std::snprintf(ratio_text, sizeof(ratio_text), "%.17g", ratio);
+  // Left out at its default so that existing cache keys stay valid.
+  std::string epsilon_text;
+  if (epsilon_scale != 1.0) {
+    char text[64];
+    std::snprintf(text, sizeof(text), ";epsilon_scale=%.17g", epsilon_scale);
+    epsilon_text = text;
+  }
   return std::string("shr.v2;ratio=") + ratio_text + ";k=" + std::to_string(k) + ";mask=" +
          spectral::to_string(mask) + ";spread=" + to_string(spread) + ";normalize=" + to_string(normalize) +
          ";domain=" + to_string(domain) + ";stats=" + to_string(stats) + ";ssim=" + spectral::to_string(ssim) + ";pool=" +
-         spectral::to_string(pool) + ";seed=" + std::to_string(seed);
+         spectral::to_string(pool) + ";seed=" + std::to_string(seed) + epsilon_text;
 }
 
 std::vector<ImageStats> high_frequency_stats(const std::vector<Image>& images, const ShrOptions& options,
@@ -159,7 +176,7 @@ std::vector<ImageStats> high_frequency_stats(const std::vector<Image>& images, c
 }
 
 std::vector<ChannelTarget> sample_targets(const std::vector<const ImageStats*>& neighbours, std::uint64_t seed,
-                                          std::uint64_t image_index) {
+                                          std::uint64_t image_index, double epsilon_scale) {
   if (neighbours.empty()) throw RunError("shr: no real neighbours for image " + std::to_string(image_index) +
                                          "; the retrieval pool is empty");
   const std::size_t channels = neighbours[0]->size();
@@ -187,8 +204,8 @@ std::vector<ChannelTarget> sample_targets(const std::vector<const ImageStats*>& 
     t.sigma_spread = std::sqrt(var_spread / k);
     // Box–Muller: one (ε_μ, ε_σ) pair per channel.
     const random::BoxMuller b = random::box_muller(rng);
-    t.epsilon_mean = b.radius * std::cos(b.angle);
-    t.epsilon_spread = b.radius * std::sin(b.angle);
+    t.epsilon_mean = epsilon_scale * b.radius * std::cos(b.angle);
+    t.epsilon_spread = epsilon_scale * b.radius * std::sin(b.angle);
     t.mean_hat = t.mean_bar + t.epsilon_mean * t.sigma_mean;
     // A negative spread would flip the HF pattern; the draw is clamped at 0 (decision).
     t.spread_hat = std::max(0.0, t.spread_bar + t.epsilon_spread * t.sigma_spread);
@@ -209,7 +226,7 @@ Image apply_shr(const Image& synthetic, const std::vector<const ImageStats*>& ne
                         std::to_string(n == nullptr ? 0 : n->size()) + "; use real and synthetic sets with one channel count");
     }
   }
-  const auto targets = sample_targets(neighbours, options.seed, image_index);
+  const auto targets = sample_targets(neighbours, options.seed, image_index, options.epsilon_scale);
   const auto low = spectral::low_frequency_mask(synthetic.height, synthetic.width, options.ratio, options.mask);
   const std::size_t zeros = masked_zeros(low, options);
   auto spectrum = spectral::centred_spectrum<double>(synthetic);

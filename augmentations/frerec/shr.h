@@ -71,8 +71,9 @@ struct ShrOptions {
   spectral::SsimWindow ssim = spectral::SsimWindow::kGaussian;
   spectral::RetrievalPool pool = spectral::RetrievalPool::kAll;
   std::uint64_t seed = 0;
+  double epsilon_scale = 1.0;  // factor on ε (1: Eq. 3; 0: μ̂ = μ̄, σ̂ = σ̄, deterministic)
 
-  // Keys: ratio, k, mask, spread, normalize, domain, stats, ssim, pool, seed.
+  // Keys: ratio, k, mask, spread, normalize, domain, stats, ssim, pool, seed, epsilon_scale.
   static config::Schema schema();
   static ShrOptions from_params(const config::Params& params);
   void validate() const;           // ConfigError naming the key and value
@@ -100,8 +101,10 @@ struct ChannelTarget {
   double sigma_spread = 0.0;       // Σ_σ
   double epsilon_mean = 0.0, epsilon_spread = 0.0;
 };
+// ε is multiplied by epsilon_scale (ShrOptions::epsilon_scale; 1 = Eq. 3) after it is drawn,
+// so the draw sequence does not depend on it.
 std::vector<ChannelTarget> sample_targets(const std::vector<const ImageStats*>& neighbours, std::uint64_t seed,
-                                          std::uint64_t image_index);
+                                          std::uint64_t image_index, double epsilon_scale = 1.0);
 
 // SHR of one image given its neighbours' statistics. `targets_out` (optional) receives the
 // sampled targets; `pre_clamp_hf_out` (optional) receives, per channel, the new HF values

@@ -16,6 +16,7 @@
 #include "framework/cache/hdf5_io.h"
 #include "framework/core/error.h"
 #include "framework/io/state_dict.h"
+#include "framework/train/checkpoint.h"
 #include "models/restoration/restormer.h"
 #include "models/restoration/weights.h"
 
@@ -173,6 +174,44 @@ TEST_F(DaeTest, ResumeAfterInterruptionEqualsUninterruptedRun) {
   EXPECT_EQ(again.history.size(), 2u);
   options.lr = 1e-3;
   EXPECT_THROW(train_dae(options, train, val, context_), RunError);
+}
+
+// precise_bn_batches: after each epoch every BatchNorm's running statistics are the plain mean
+// over that many training batches (cumulative average, num_batches_tracked = the count); the
+// weights train exactly as without it (BatchNorm uses batch statistics in training).
+TEST_F(DaeTest, PreciseBatchNormRecomputesRunningStatisticsAndLeavesTrainingAlone) {
+  const auto train = noisy_pairs(6, 24, 1), val = noisy_pairs(2, 24, 50);
+  auto options = tiny_options(dir_ / "momentum");
+  options.epochs = 2;
+  options.steps_per_epoch = 3;
+  const auto momentum = train_dae(options, train, val, context_);
+  options.checkpoint_dir = dir_ / "precise";
+  options.precise_bn_batches = 5;
+  const auto precise = train_dae(options, train, val, context_);
+  EXPECT_EQ(precise.history[1].train_loss, momentum.history[1].train_loss);
+
+  const auto a = train::read_checkpoint(momentum.last_checkpoint, "dae", "dae").module("model");
+  const auto b = train::read_checkpoint(precise.last_checkpoint, "dae", "dae").module("model");
+  int norms = 0;
+  for (const auto& [key, value] : a) {
+    const bool running = key.find("running_") != std::string::npos || key.find("num_batches_tracked") != std::string::npos;
+    if (!running) {
+      EXPECT_TRUE(value.equal(b.at(key))) << key << " trained differently";
+    } else if (key.find("num_batches_tracked") != std::string::npos) {
+      ++norms;
+      EXPECT_EQ(value.item<int64_t>(), 2 * 3);       // every training step of the momentum run
+      EXPECT_EQ(b.at(key).item<int64_t>(), 5);       // only the recomputation's batches
+    } else {
+      EXPECT_FALSE(value.equal(b.at(key))) << key;   // different statistics
+    }
+  }
+  EXPECT_GT(norms, 0);
+  // Its cache key differs; the default (0) leaves it out so that earlier keys stay valid.
+  EXPECT_NE(options.canonical().find("precise_bn_batches"), std::string::npos);
+  options.precise_bn_batches = 0;
+  EXPECT_EQ(options.canonical().find("precise_bn_batches"), std::string::npos);
+  options.precise_bn_batches = -1;
+  EXPECT_THROW(options.validate(), ConfigError);
 }
 
 TEST_F(DaeTest, CheckpointOfAnotherArchitectureIsAClearError) {

@@ -287,8 +287,38 @@ TEST(Shr, OptionsFromParams) {
   EXPECT_THROW(ShrOptions::from_params(config::Params(YAML::Load("{mask: hexagon}"), "shr")), ConfigError);
   EXPECT_THROW(ShrOptions::from_params(config::Params(YAML::Load("{ratio: 0}"), "shr")), ConfigError);
   const auto schema = ShrOptions::schema();
-  for (const char* key : {"ratio", "k", "mask", "spread", "normalize", "domain", "ssim", "pool", "seed"})
+  for (const char* key : {"ratio", "k", "mask", "spread", "normalize", "domain", "ssim", "pool", "seed", "epsilon_scale"})
     EXPECT_NE(schema.find(key), nullptr) << key;
+}
+
+TEST(Shr, EpsilonScaleMultipliesTheDrawAndZeroIsDeterministic) {
+  ImageStats s1{{{1.0, 0.0}, 2.0}}, s2{{{3.0, 0.0}, 1.0}};
+  const std::vector<const ImageStats*> n = {&s1, &s2};
+  const auto full = sample_targets(n, 7, 3);
+  const auto half = sample_targets(n, 7, 3, 0.5);
+  EXPECT_DOUBLE_EQ(half[0].epsilon_mean, 0.5 * full[0].epsilon_mean);
+  EXPECT_DOUBLE_EQ(half[0].epsilon_spread, 0.5 * full[0].epsilon_spread);
+  const auto zero = sample_targets(n, 7, 3, 0.0);
+  EXPECT_EQ(zero[0].mean_hat, (std::complex<double>(2.0, 0.0)));  // μ̄ of the two neighbours
+  EXPECT_DOUBLE_EQ(zero[0].spread_hat, 1.5);                      // σ̄
+
+  // Through the options: ε = 0 gives the same output for every seed; the default is 1 and
+  // stays out of the cache key (keys of earlier runs stay valid).
+  const auto real = mid_set(9, 1, 20, 20, 9, 0.05f);
+  const auto synthetic = mid_set(2, 1, 20, 20, 10, 0.02f);
+  ShrOptions opt;
+  opt.k = 5;
+  opt.epsilon_scale = 0.0;
+  opt.seed = 1;
+  const auto a = shr_with_retrieval(synthetic, real, opt, 1);
+  opt.seed = 2;
+  const auto b = shr_with_retrieval(synthetic, real, opt, 1);
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].data, b[i].data);
+  EXPECT_NE(opt.canonical(), ShrOptions{}.canonical());
+  EXPECT_EQ(ShrOptions{}.canonical().find("epsilon"), std::string::npos);
+  EXPECT_DOUBLE_EQ(ShrOptions::from_params(config::Params(YAML::Load("{epsilon_scale: 0.25}"), "shr")).epsilon_scale,
+                   0.25);
+  EXPECT_THROW(ShrOptions::from_params(config::Params(YAML::Load("{epsilon_scale: -1}"), "shr")), ConfigError);
 }
 
 }  // namespace
