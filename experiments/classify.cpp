@@ -82,6 +82,7 @@ class ClassifyExperiment : public CellExperiment {
                           {"confusion", {{"tn", m.confusion.tn}, {"fp", m.confusion.fp}, {"fn", m.confusion.fn}, {"tp", m.confusion.tp}}},
                           {"test_images", predictions.scores.size()},
                           {"epochs", result.epochs_completed},
+                          {"steps", result.global_step},
                           {"resumed", result.resumed}};
     // Image quality of calibrated synthetic images (FreRec variants; Table 3's PSNR, SSIM).
     if (inputs.record.contains("quality"))

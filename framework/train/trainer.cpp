@@ -200,7 +200,8 @@ std::string options_fingerprint(const TrainerOptions& o, std::size_t train_size,
       kMetaFormat, o.optimizer, o.lr, o.weight_decay, o.momentum, o.nesterov, o.betas[0], o.betas[1], o.epochs,
       o.batch_size, o.drop_last, o.warmup_epochs, o.schedule, o.min_lr, o.step_size, o.gamma, o.label_smoothing,
       o.grad_clip, o.amp, o.val_metric, o.num_classes, o.seed, train_size, steps_per_epoch);
-  return sha256_hex(text);
+  // Only when set, so that checkpoints of epoch-based runs still resume.
+  return sha256_hex(o.steps > 0 ? text + fmt::format(";steps={}", o.steps) : text);
 }
 
 nlohmann::json to_json(const EpochRecord& r, const std::string& val_metric) {
@@ -370,6 +371,7 @@ struct Trainer::FitRun {
   torch::Device device{torch::kCPU};
   bool use_amp = false, use_channels_last = false;
   long steps_per_epoch = 0;
+  int epochs = 0;  // planned_epochs: `epochs`, or what `steps` takes
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::optional<LrSchedule> schedule;
   std::string fingerprint;
@@ -499,8 +501,9 @@ void Trainer::train_epoch(FitRun& run, ModelHandle& model, const SampleSource& t
   model.module->train(true);
   const std::vector<std::size_t> order =
       epoch_permutation(n, random::derive_seed(o.seed, {kShuffleStream, static_cast<std::uint64_t>(epoch)}));
+  const long steps = steps_in_epoch(o, run.steps_per_epoch, epoch);
   OrderedPrefetcher<Batch> loader(
-      static_cast<std::size_t>(run.steps_per_epoch),
+      static_cast<std::size_t>(steps),
       [&](std::size_t b) {
         const std::size_t begin = b * batch_size, end = std::min(n, begin + batch_size);
         std::vector<std::size_t> indices(order.begin() + begin, order.begin() + end);
@@ -514,7 +517,7 @@ void Trainer::train_epoch(FitRun& run, ModelHandle& model, const SampleSource& t
       o.workers, o.prefetch);
   double loss_sum = 0.0, first_wait = 0.0, lr = 0.0;
   Batch batch;
-  for (long b = 0; b < run.steps_per_epoch; ++b) {
+  for (long b = 0; b < steps; ++b) {
     const double wait_before = loader.wait_seconds();
     loader.next(batch);
     if (b == 0) first_wait = loader.wait_seconds() - wait_before;
@@ -527,7 +530,7 @@ void Trainer::train_epoch(FitRun& run, ModelHandle& model, const SampleSource& t
     if (progress_) {
       ProgressInfo info;
       info.epoch = epoch + 1;
-      info.epochs = o.epochs;
+      info.epochs = run.epochs;
       info.step_in_epoch = b + 1;
       info.steps_per_epoch = run.steps_per_epoch;
       info.global_step = run.state.global_step;
@@ -544,12 +547,12 @@ void Trainer::train_epoch(FitRun& run, ModelHandle& model, const SampleSource& t
   record.epoch = epoch + 1;
   record.step = run.state.global_step;
   record.lr = lr;
-  record.train_loss = loss_sum / static_cast<double>(run.steps_per_epoch);
+  record.train_loss = loss_sum / static_cast<double>(steps);
   const double wait = loader.wait_seconds();
   record.data_wait_fraction = train_seconds > 0.0 ? std::min(1.0, wait / train_seconds) : 0.0;
   const double steady_time = train_seconds - first_wait;
   record.data_wait_fraction_steady =
-      run.steps_per_epoch > 1 && steady_time > 0.0 ? std::clamp((wait - first_wait) / steady_time, 0.0, 1.0) : 0.0;
+      steps > 1 && steady_time > 0.0 ? std::clamp((wait - first_wait) / steady_time, 0.0, 1.0) : 0.0;
 }
 
 namespace {
@@ -575,11 +578,12 @@ TrainResult Trainer::fit(ModelHandle& model, const SampleSource& train, const Sa
   const TrainerOptions& o = options_;
   FitRun run;
   run.steps_per_epoch = check_fit_inputs(o, model, train, validation);
+  run.epochs = planned_epochs(o, run.steps_per_epoch);
   set_up(run, model, train.size(), out_dir);
   TrainResult result;
   result.resumed = resume(run, model);
   int epochs_this_run = 0;
-  for (int epoch = run.state.epoch; epoch < o.epochs; ++epoch) {
+  for (int epoch = run.state.epoch; epoch < run.epochs; ++epoch) {
     if (o.max_epochs_this_run > 0 && epochs_this_run >= o.max_epochs_this_run) break;
     const auto epoch_start = std::chrono::steady_clock::now();
     EpochRecord record;
@@ -595,14 +599,14 @@ TrainResult Trainer::fit(ModelHandle& model, const SampleSource& train, const Sa
       save_checkpoint(run.last_path, *model.module, run.optimizer.get(), meta);
       write_train_log(run.log_path, run.state.history, o.val_metric);
     }
-    spdlog::debug("trainer: epoch {}/{} loss {:.4f} lr {:.3g} wait {:.1f}% time {:.2f}s", epoch + 1, o.epochs,
+    spdlog::debug("trainer: epoch {}/{} loss {:.4f} lr {:.3g} wait {:.1f}% time {:.2f}s", epoch + 1, run.epochs,
                   record.train_loss, record.lr, 100.0 * record.data_wait_fraction, record.seconds);
     ++epochs_this_run;
     if (on_epoch_) on_epoch_(record);
   }
   result.epochs_completed = run.state.epoch;
   result.global_step = run.state.global_step;
-  result.finished = run.state.epoch >= o.epochs;
+  result.finished = run.state.epoch >= run.epochs;
   result.best_val_metric = run.state.best_metric;
   result.best_epoch = run.state.best_epoch;
   result.history = run.state.history;

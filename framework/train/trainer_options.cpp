@@ -20,6 +20,10 @@ config::Schema trainer_schema() {
   s.add_bool("nesterov", false, "SGD Nesterov momentum (needs momentum > 0)");
   s.add_float_list("betas", {0.9, 0.999}, "AdamW (beta1, beta2)", 0.0, 1.0);
   s.add_int("epochs", 10, "training epochs (fixed-epoch model selection by default)", 1, 100000);
+  s.add_int("steps", 0,
+            "train exactly this many optimisation steps whatever the training-set size (0: `epochs` passes); "
+            "the epochs then follow from the data and the last one is cut short",
+            0, 1000000000);
   s.add_int("batch_size", 32, "training batch size", 1, 1 << 20);
   s.add_int("eval_batch_size", 64, "batch size for validation and test predictions", 1, 1 << 20);
   s.add_bool("drop_last", true, "drop the last incomplete training batch of each epoch (BatchNorm needs > 1)");
@@ -54,6 +58,7 @@ TrainerOptions from_params(const config::Params& p) {
   o.nesterov = p.get_or<bool>("nesterov", o.nesterov);
   o.betas = p.get_or<std::vector<double>>("betas", o.betas);
   o.epochs = p.get_or<int>("epochs", o.epochs);
+  o.steps = p.get_or<long>("steps", o.steps);
   o.batch_size = p.get_or<int>("batch_size", o.batch_size);
   o.eval_batch_size = p.get_or<int>("eval_batch_size", o.eval_batch_size);
   o.drop_last = p.get_or<bool>("drop_last", o.drop_last);
@@ -94,9 +99,12 @@ void validate_options(const TrainerOptions& o) {
     bad("betas", fmt::format("[{}]", fmt::join(o.betas, ", ")), "must be two numbers in [0,1), e.g. [0.9, 0.999]");
   }
   if (o.epochs < 1) bad("epochs", std::to_string(o.epochs), "must be >= 1");
+  if (o.steps < 0) bad("steps", std::to_string(o.steps), "must be >= 0 (0: epochs decide)");
   if (o.batch_size < 1) bad("batch_size", std::to_string(o.batch_size), "must be >= 1");
   if (o.eval_batch_size < 1) bad("eval_batch_size", std::to_string(o.eval_batch_size), "must be >= 1");
-  if (!(o.warmup_epochs >= 0.0) || o.warmup_epochs > o.epochs) {
+  if (!(o.warmup_epochs >= 0.0)) bad("warmup_epochs", fmt::format("{}", o.warmup_epochs), "must be >= 0");
+  // With `steps` the epoch count follows from the data, and the schedule caps warm-up at the run.
+  if (o.steps == 0 && o.warmup_epochs > o.epochs) {
     bad("warmup_epochs", fmt::format("{}", o.warmup_epochs), fmt::format("must be in [0, epochs={}]", o.epochs));
   }
   if (o.schedule != "cosine" && o.schedule != "step" && o.schedule != "constant") {
@@ -125,13 +133,27 @@ void validate_options(const TrainerOptions& o) {
   if (o.max_epochs_this_run < 0) bad("max_epochs_this_run", std::to_string(o.max_epochs_this_run), "must be >= 0");
 }
 
+int planned_epochs(const TrainerOptions& o, long steps_per_epoch) {
+  FREREC_ASSERT(steps_per_epoch > 0, "planned_epochs needs at least one step per epoch");
+  return o.steps > 0 ? static_cast<int>((o.steps + steps_per_epoch - 1) / steps_per_epoch) : o.epochs;
+}
+
+long planned_steps(const TrainerOptions& o, long steps_per_epoch) {
+  return o.steps > 0 ? o.steps : static_cast<long>(o.epochs) * steps_per_epoch;
+}
+
+long steps_in_epoch(const TrainerOptions& o, long steps_per_epoch, int epoch) {
+  const long left = planned_steps(o, steps_per_epoch) - static_cast<long>(epoch) * steps_per_epoch;
+  return std::clamp(left, 0L, steps_per_epoch);
+}
+
 LrSchedule::LrSchedule(const TrainerOptions& o, long steps_per_epoch)
     : kind_(o.schedule),
       base_(o.lr),
       min_lr_(o.min_lr),
       gamma_(o.gamma),
       steps_per_epoch_(steps_per_epoch),
-      total_steps_(static_cast<long>(o.epochs) * steps_per_epoch),
+      total_steps_(planned_steps(o, steps_per_epoch)),
       warmup_steps_(std::lround(o.warmup_epochs * static_cast<double>(steps_per_epoch))),
       step_size_steps_(static_cast<long>(o.step_size) * steps_per_epoch) {
   FREREC_ASSERT(steps_per_epoch > 0, "LrSchedule needs at least one step per epoch");

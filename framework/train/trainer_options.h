@@ -2,7 +2,8 @@
 //
 // Schema keys (trainer_schema(); defaults are sized for small CPU runs):
 //   optimizer adamw|sgd · lr · weight_decay (applied to every parameter) · momentum,
-//   nesterov (SGD) · betas (AdamW) · epochs · batch_size · eval_batch_size · drop_last ·
+//   nesterov (SGD) · betas (AdamW) · epochs · steps (a fixed number of optimisation steps,
+//   0 = epochs decide) · batch_size · eval_batch_size · drop_last ·
 //   warmup_epochs (may be fractional) · schedule cosine|step|constant · min_lr (cosine
 //   floor) · step_size (epochs), gamma (step) · label_smoothing · grad_clip (max global L2
 //   norm, 0 = off) · workers (loader threads, 0 = load on the training thread) · prefetch
@@ -11,8 +12,13 @@
 // Seed, device, threads and max_epochs_this_run come from the run (RunContext and the cell),
 // not from the trainer section.
 //
-// LR schedule, per optimisation step s = 0 .. total-1 (total = epochs · steps_per_epoch,
-// W = round(warmup_epochs · steps_per_epoch) warm-up steps):
+// Length: `epochs` passes over the training set, or, when `steps` > 0, exactly `steps`
+// optimisation steps whatever the training-set size — ceil(steps / steps_per_epoch) epochs,
+// the last one cut short (a method that doubles the training set then gets the same number
+// of updates, not twice as many).
+//
+// LR schedule, per optimisation step s = 0 .. total-1 (total = epochs · steps_per_epoch, or
+// `steps`; W = round(warmup_epochs · steps_per_epoch) warm-up steps, at most total):
 //   s <  W : lr · (s + 1) / W                                      (linear warm-up)
 //   s >= W : cosine   min_lr + (lr − min_lr) · ½ · (1 + cos(π · (s − W) / (total − W)))
 //            step     lr · gamma^floor(s / (step_size · steps_per_epoch))   (counted from s=0)
@@ -36,6 +42,7 @@ struct TrainerOptions {
   bool nesterov = false;
   std::vector<double> betas = {0.9, 0.999};
   int epochs = 10;
+  long steps = 0;  // > 0: train exactly this many optimisation steps; epochs then follow from the data
   int batch_size = 32;
   int eval_batch_size = 64;
   bool drop_last = true;
@@ -67,6 +74,13 @@ TrainerOptions from_params(const config::Params& params);
 // Throws ConfigError naming the key, its value and the fix for any inconsistent value
 // (the schema checks types and ranges; this also guards options built in code).
 void validate_options(const TrainerOptions& options);
+
+// The run's length for a training set of `steps_per_epoch` batches: its epochs (the last may be
+// cut short when `steps` is set) and its optimisation steps.
+int planned_epochs(const TrainerOptions& options, long steps_per_epoch);
+long planned_steps(const TrainerOptions& options, long steps_per_epoch);
+// Optimisation steps of epoch `epoch` (0-based): steps_per_epoch except in a cut-short last epoch.
+long steps_in_epoch(const TrainerOptions& options, long steps_per_epoch, int epoch);
 
 class LrSchedule {
  public:

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -171,6 +172,57 @@ TEST(Trainer, LearnsSeparableToySet) {
   EXPECT_EQ(log[3]["step"], 48);
   EXPECT_TRUE(fs::exists(out / "checkpoints/last.pt"));
   fs::remove_all(out);
+}
+
+// train.steps: the same number of optimisation steps whatever the training-set size; the last
+// epoch is cut short, the schedule spans exactly `steps`, and a run stopped in the middle
+// resumes to the uninterrupted result.
+TEST(Trainer, FixedStepsIndependentOfTrainingSetSize) {
+  TrainerOptions o = small_options();
+  o.steps = 30;  // 192 images / 16 = 12 steps per epoch -> epochs of 12, 12, 6
+  for (const std::size_t n : {std::size_t{192}, std::size_t{384}}) {
+    const VectorSampleSource train = make_toy(n, 1);
+    const fs::path out = scratch("steps_" + std::to_string(n));
+    ModelHandle model = make_model(7);
+    Trainer trainer(o);
+    long last_total = 0;
+    trainer.set_progress_callback([&](const ProgressInfo& p) { last_total = p.total_steps; });
+    const TrainResult result = trainer.fit(model, train, nullptr, out);
+    EXPECT_TRUE(result.finished) << n;
+    EXPECT_EQ(result.global_step, 30) << n;
+    EXPECT_EQ(last_total, 30) << n;
+    const long per_epoch = static_cast<long>(n) / 16;
+    ASSERT_EQ(result.epochs_completed, static_cast<int>((30 + per_epoch - 1) / per_epoch)) << n;
+    EXPECT_EQ(result.history.back().step, 30) << n;
+    // The cosine reaches min_lr (0) at the run's last step, not at the end of a full last epoch.
+    const double warmup = static_cast<double>(std::lround(o.warmup_epochs * static_cast<double>(per_epoch)));
+    EXPECT_NEAR(result.history.back().lr, 0.5 * o.lr * (1 + std::cos(M_PI * (29.0 - warmup) / (30.0 - warmup))), 1e-12)
+        << n;
+    fs::remove_all(out);
+  }
+  // Interrupted after its first epoch, the run resumes to the same weights.
+  const VectorSampleSource train = make_toy(192, 1), test = make_toy(32, 7);
+  const fs::path full_dir = scratch("steps_full"), dir = scratch("steps_killed");
+  ModelHandle full = make_model(3);
+  Trainer(o).fit(full, train, nullptr, full_dir);
+  {
+    TrainerOptions first = o;
+    first.max_epochs_this_run = 1;
+    ModelHandle model = make_model(3);
+    EXPECT_FALSE(Trainer(first).fit(model, train, nullptr, dir).finished);
+  }
+  ModelHandle resumed = make_model(77);
+  const TrainResult result = Trainer(o).fit(resumed, train, nullptr, dir);
+  EXPECT_TRUE(result.resumed);
+  EXPECT_EQ(result.global_step, 30);
+  EXPECT_EQ(predict(resumed, test, predict_options_from(o)).scores, predict(full, test, predict_options_from(o)).scores);
+  // Another step count does not silently resume.
+  TrainerOptions changed = o;
+  changed.steps = 31;
+  ModelHandle other = make_model(3);
+  expect_run_error([&] { Trainer(changed).fit(other, train, nullptr, dir); }, "different trainer options");
+  fs::remove_all(full_dir);
+  fs::remove_all(dir);
 }
 
 TEST(Trainer, DeterministicAndIndependentOfWorkerCount) {

@@ -32,6 +32,7 @@ TEST(TrainerOptions, SchemaDefaultsEqualStructDefaults) {
   EXPECT_DOUBLE_EQ(parsed.weight_decay, defaults.weight_decay);
   EXPECT_EQ(parsed.betas, defaults.betas);
   EXPECT_EQ(parsed.epochs, defaults.epochs);
+  EXPECT_EQ(parsed.steps, defaults.steps);
   EXPECT_EQ(parsed.batch_size, defaults.batch_size);
   EXPECT_EQ(parsed.eval_batch_size, defaults.eval_batch_size);
   EXPECT_DOUBLE_EQ(parsed.warmup_epochs, defaults.warmup_epochs);
@@ -48,7 +49,7 @@ TEST(TrainerOptions, SchemaDefaultsEqualStructDefaults) {
 TEST(TrainerOptions, ParsesEveryKey) {
   const TrainerOptions o = parse(
       "optimizer: sgd\nlr: 0.05\nweight_decay: 0.0005\nmomentum: 0.8\nnesterov: true\nbetas: [0.8, 0.99]\n"
-      "epochs: 7\nbatch_size: 8\neval_batch_size: 16\ndrop_last: false\nwarmup_epochs: 0.5\nschedule: step\n"
+      "epochs: 7\nsteps: 500\nbatch_size: 8\neval_batch_size: 16\ndrop_last: false\nwarmup_epochs: 0.5\nschedule: step\n"
       "min_lr: 0.001\nstep_size: 3\ngamma: 0.5\nlabel_smoothing: 0.1\ngrad_clip: 2.0\nworkers: 0\nprefetch: 2\n"
       "amp: true\nchannels_last: true\nval_metric: f1\nmodel_selection: best\nnum_classes: 3\nresume: false\n");
   EXPECT_EQ(o.optimizer, "sgd");
@@ -58,6 +59,7 @@ TEST(TrainerOptions, ParsesEveryKey) {
   EXPECT_TRUE(o.nesterov);
   EXPECT_EQ(o.betas, (std::vector<double>{0.8, 0.99}));
   EXPECT_EQ(o.epochs, 7);
+  EXPECT_EQ(o.steps, 500);
   EXPECT_EQ(o.batch_size, 8);
   EXPECT_EQ(o.eval_batch_size, 16);
   EXPECT_FALSE(o.drop_last);
@@ -141,6 +143,34 @@ TEST(LrSchedule, WarmupThenCosineAtSpecificSteps) {
   for (long step = 11; step < 40; ++step) EXPECT_LT(s.at(step), s.at(step - 1));
   o.min_lr = 0.01;
   EXPECT_NEAR(LrSchedule(o, 10).at(25), 0.01 + 0.09 * 0.5, 1e-15);
+}
+
+TEST(LrSchedule, FixedStepsSetTheLengthAndCutTheLastEpoch) {
+  TrainerOptions o;
+  o.lr = 0.1;
+  o.epochs = 2;           // ignored once steps is set
+  o.steps = 25;
+  o.warmup_epochs = 1.0;  // 10 steps
+  const LrSchedule s(o, 10);
+  EXPECT_EQ(s.total_steps(), 25);
+  EXPECT_EQ(s.warmup_steps(), 10);
+  EXPECT_NEAR(s.at(24), 0.05 * (1.0 + std::cos(M_PI * 14.0 / 15.0)), 1e-15);
+  EXPECT_EQ(planned_epochs(o, 10), 3);
+  EXPECT_EQ(planned_steps(o, 10), 25);
+  EXPECT_EQ(steps_in_epoch(o, 10, 0), 10);
+  EXPECT_EQ(steps_in_epoch(o, 10, 2), 5);
+  EXPECT_EQ(steps_in_epoch(o, 10, 3), 0);
+  o.steps = 0;  // epochs decide again
+  EXPECT_EQ(planned_epochs(o, 10), 2);
+  EXPECT_EQ(planned_steps(o, 10), 20);
+  EXPECT_EQ(steps_in_epoch(o, 10, 1), 10);
+  // With steps, warm-up longer than `epochs` is fine (the run's length comes from steps);
+  // a negative step count is not.
+  o.steps = 100;
+  o.warmup_epochs = 5.0;
+  EXPECT_NO_THROW(validate_options(o));
+  o.steps = -1;
+  EXPECT_THROW(validate_options(o), ConfigError);
 }
 
 TEST(LrSchedule, StepAndConstantAndFractionalWarmup) {
