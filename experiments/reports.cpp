@@ -71,6 +71,25 @@ std::string group_of(const nlohmann::json& record) {
   return group;
 }
 
+// How FreRec's own randomness (SHR's ε, the auto-encoder) related to the seeds of the FreRec
+// rows, for the table notes; empty when no record ran a FreRec variant. Records written before
+// the `randomness` setting existed used seed 0 for every cell ("fixed").
+std::string frerec_randomness_note(const std::vector<nlohmann::json>& records) {
+  std::set<std::string> modes;
+  for (const auto& record : records) {
+    if (!record.contains("extra") || !record["extra"].contains("method")) continue;
+    const auto& method = record["extra"]["method"];
+    if (method.contains("frerec")) modes.insert(method["frerec"].value("randomness", "fixed"));
+  }
+  if (modes.empty()) return "";
+  if (modes.size() > 1) return "FreRec's own randomness (SHR's ε draws, the auto-encoder) is per cell in some rows and fixed in others.";
+  return *modes.begin() == "per_cell"
+             ? "FreRec's own randomness (SHR's ε draws, the auto-encoder's initialisation and sampling) varies with "
+               "the seed: each seed is a new calibration and a new classifier."
+             : "FreRec's own randomness (SHR's ε draws, the auto-encoder) is fixed across seeds: the seeds vary only "
+               "the classifier (method.<variant>.randomness: fixed).";
+}
+
 }  // namespace
 
 // The methods declare their rows when they register (register_all is idempotent).
@@ -164,6 +183,7 @@ report::Table make_table2(const std::vector<nlohmann::json>& records, const std:
       "(Wilcoxon exact for <= 50 pairs without zero differences, else the normal approximation on the non-zero ones; "
       "with {1} paired seeds its smallest possible p is {2:.4g}).",
       reference_method, max_pairs, max_pairs > 0 ? std::ldexp(1.0, 1 - static_cast<int>(max_pairs)) : 1.0));
+  if (const std::string note = frerec_randomness_note(records); !note.empty()) table.notes.push_back(note);
   return table;
 }
 
@@ -425,6 +445,7 @@ std::optional<report::Table> make_table3(const std::vector<nlohmann::json>& reco
                                       "seeds left out).",
                                       dropped, dropped == 1 ? "" : "s"));
   if (unshared) table.notes.push_back("Some groups' variants share no seed: their rows average different seeds.");
+  if (const std::string note = frerec_randomness_note(records); !note.empty()) table.notes.push_back(note);
   return table;
 }
 

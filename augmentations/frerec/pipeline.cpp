@@ -51,9 +51,14 @@ config::Schema frerec_schema(bool fesa) {
   config::Schema schema;
   schema.add_map("shr", shr::ShrOptions::schema(), "Statistical High-frequency Replacement (paper Eq. 1-3)");
   schema.add_map("dae", dae, "the RHM denoising auto-encoder and its training (paper Eq. 4-7)");
-  schema.add_string_list("apply_to", {"synthetic", "real_train", "real_test"},
-                         "sets to calibrate: synthetic, real_train, real_test (the paper applies it to all)");
+  schema.add_string_list("apply_to", {"synthetic", "real_train", "real_val", "real_test"},
+                         "sets to calibrate: synthetic, real_train, real_val, real_test (the paper: \"all training "
+                         "and testing samples, synthetic and real\")");
   schema.add_int("dae_val_images", 32, "real training images held out from DAE training to validate it", 1);
+  schema.add_string("randomness", "per_cell",
+                    "FreRec's own randomness (SHR's ε draws, the auto-encoder's initialisation and sampling): "
+                    "per_cell adds the cell's seed to shr.seed and dae.seed, so seeds vary it; fixed keeps them",
+                    {"per_cell", "fixed"});
   schema.add_int("synthetic_per_class", -1, "synthetic images per class in training (-1 = the whole Table 1 pool)", -1);
   return schema;
 }
@@ -65,11 +70,27 @@ FreRecSettings frerec_settings_from(const config::Params& params, FreRecStage st
   settings.dae = YAML::Clone(params.sub("dae").node());
   settings.apply_to = params.get<std::vector<std::string>>("apply_to");
   for (const auto& set : settings.apply_to)
-    if (set != "synthetic" && set != "real_train" && set != "real_test")
-      throw ConfigError(fmt::format("{}: '{}' is not a set (synthetic, real_train, real_test)",
+    if (set != "synthetic" && set != "real_train" && set != "real_val" && set != "real_test")
+      throw ConfigError(fmt::format("{}: '{}' is not a set (synthetic, real_train, real_val, real_test)",
                                     params.full_key("apply_to"), set));
   settings.dae_val_images = params.get<int>("dae_val_images");
+  settings.per_cell_randomness = params.get_or<std::string>("randomness", "per_cell") == "per_cell";
   return settings;
+}
+
+namespace {
+std::uint64_t dae_seed(const YAML::Node& dae) { return dae["seed"] ? dae["seed"].as<std::uint64_t>() : 0; }
+}  // namespace
+
+FreRecSettings settings_for_cell(const FreRecSettings& settings, std::uint64_t cell_seed) {
+  FreRecSettings out = settings;
+  if (!settings.per_cell_randomness) return out;
+  out.shr.seed = settings.shr.seed + cell_seed;
+  // reset(), not operator=: assigning to a YAML::Node writes through to the node it shares
+  // with `settings`.
+  out.dae.reset(YAML::Clone(settings.dae));
+  out.dae["seed"] = dae_seed(settings.dae) + cell_seed;
+  return out;
 }
 
 std::string images_fingerprint(const std::vector<Image>& images) {
@@ -274,20 +295,27 @@ class FreRecMethod : public augmentations::Method {
       throw RunError(fmt::format("{}: the task '{}' has no synthetic pool: set data.synthetic (e.g. "
                                  "data.synthetic.name=synthetic_folder data.synthetic.root=DIR)",
                                  name_, task.dataset));
+    const FreRecSettings settings = settings_for_cell(settings_, data.seed);
     const std::vector<Image> real = task.real_train.load_all();
     fs::path checkpoint;
-    if (settings_.stage != FreRecStage::kShr) checkpoint = trained_dae(real, settings_, data.run);
+    if (settings.stage != FreRecStage::kShr) checkpoint = trained_dae(real, settings, data.run);
     augmentations::TrainingInputs inputs;
     nlohmann::json calibrated = nlohmann::json::array();
-    if (applies(settings_, "real_train")) {
-      inputs.train = vector_source(calibrate(real, real, settings_, checkpoint, true, 1ull << 40, data.run), task.real_train);
+    if (applies(settings, "real_train")) {
+      inputs.train = vector_source(calibrate(real, real, settings, checkpoint, true, 1ull << 40, data.run), task.real_train);
       calibrated.push_back("real_train");
     } else {
       inputs.train = augmentations::source_of(task.real_train);
     }
-    if (!task.real_val.empty()) inputs.validation = augmentations::source_of(task.real_val);
-    if (applies(settings_, "real_test")) {
-      inputs.test = vector_source(calibrate(task.real_test.load_all(), real, settings_, checkpoint, false, 2ull << 40, data.run),
+    if (!task.real_val.empty() && applies(settings, "real_val")) {
+      inputs.validation = vector_source(
+          calibrate(task.real_val.load_all(), real, settings, checkpoint, false, 3ull << 40, data.run), task.real_val);
+      calibrated.push_back("real_val");
+    } else if (!task.real_val.empty()) {
+      inputs.validation = augmentations::source_of(task.real_val);
+    }
+    if (applies(settings, "real_test")) {
+      inputs.test = vector_source(calibrate(task.real_test.load_all(), real, settings, checkpoint, false, 2ull << 40, data.run),
                                   task.real_test);
       calibrated.push_back("real_test");
     } else {
@@ -295,18 +323,21 @@ class FreRecMethod : public augmentations::Method {
     }
     augmentations::SyntheticPool pool = augmentations::synthetic_pool_of(task.synthetic, task.generator);
     nlohmann::json quality;
-    if (applies(settings_, "synthetic")) {
+    if (applies(settings, "synthetic")) {
       const std::vector<Image> raw = task.synthetic.load_all();
-      const std::vector<Image> out = calibrate(raw, real, settings_, checkpoint, false, 0, data.run);
+      const std::vector<Image> out = calibrate(raw, real, settings, checkpoint, false, 0, data.run);
       quality = calibration_quality(raw, out, real, data.run.threads);
       pool.source = vector_source(out, task.synthetic);
       calibrated.push_back("synthetic");
     }
     inputs.record["train_real"] = task.real_train.size();
     inputs = augmentations::mix_real_and_synthetic(std::move(inputs), pool, per_class_, data.seed, name_);
-    inputs.record["frerec"] = {{"stage", to_string(settings_.stage)}, {"calibrated", calibrated},
-                               {"shr", settings_.shr.canonical()},
-                               {"fesa", settings_.dae["network"]["fesa"].as<bool>()},
+    inputs.record["frerec"] = {{"stage", to_string(settings.stage)}, {"calibrated", calibrated},
+                               {"shr", settings.shr.canonical()},
+                               {"fesa", settings.dae["network"]["fesa"].as<bool>()},
+                               {"randomness", settings.per_cell_randomness ? "per_cell" : "fixed"},
+                               {"shr_seed", settings.shr.seed},
+                               {"dae_seed", dae_seed(settings.dae)},
                                {"dae_checkpoint", checkpoint.string()}};
     if (!quality.is_null()) inputs.record["quality"] = quality;
     return inputs;

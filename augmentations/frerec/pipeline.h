@@ -16,11 +16,13 @@
 //       gda_rhm             RHM with FESA, no SHR at inference
 //       gda_rhm_restormer   RHM with plain Restormer blocks (fesa false), no SHR at inference
 //       gda_shr_restormer   SHR then plain Restormer (an extra row beyond the paper)
-//     Each calibrates the sets named in `apply_to` (default synthetic, real_train and
-//     real_test, as the paper recommends), then mixes real and synthetic like GDA. The DAEs
+//     Each calibrates the sets named in `apply_to` (default synthetic, real_train, real_val
+//     and real_test: the paper recommends FreRec for "all training and testing samples,
+//     synthetic and real"), then mixes real and synthetic like GDA. The DAEs
 //     of all variants are trained the same way (SHR inputs); only the inference differs.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -41,12 +43,19 @@ struct FreRecSettings {
   FreRecStage stage = FreRecStage::kFull;
   shr::ShrOptions shr;
   YAML::Node dae;  // validated rhm::dae_schema() mapping
-  std::vector<std::string> apply_to = {"synthetic", "real_train", "real_test"};
+  std::vector<std::string> apply_to = {"synthetic", "real_train", "real_val", "real_test"};
   int dae_val_images = 32;  // real images held out from DAE training for its validation
+  // per_cell: the cell's seed is added to shr.seed and dae.seed, so the seeds of a Table 2 row
+  // vary FreRec's own randomness (SHR's ε draws, the auto-encoder's initialisation, sampling)
+  // as well as the classifier's; fixed: shr.seed and dae.seed as configured for every cell.
+  bool per_cell_randomness = true;
 };
 
+// The settings a cell with seed `cell_seed` uses (per_cell: the seeds shifted by it).
+FreRecSettings settings_for_cell(const FreRecSettings& settings, std::uint64_t cell_seed);
+
 // Keys: shr (ShrOptions), dae (rhm::dae_schema, `network.fesa` default given),
-// apply_to, dae_val_images, synthetic_per_class.
+// apply_to, dae_val_images, randomness, synthetic_per_class.
 config::Schema frerec_schema(bool fesa);
 FreRecSettings frerec_settings_from(const config::Params& params, FreRecStage stage);
 

@@ -87,5 +87,36 @@ TEST(Table2, DeltaAucWithBootstrapIntervalAgainstTheReference) {
   EXPECT_LT(low, high);
 }
 
+// The notes say whether the seeds of the FreRec rows also varied FreRec's own randomness.
+TEST(Tables, NotesSayHowFreRecRandomnessFollowedTheSeeds) {
+  auto frerec_record = [](int seed, const char* randomness) {
+    nlohmann::json r = record("gda_frerec", seed, 0.8);
+    r["extra"]["method"]["frerec"] = {{"stage", "full"}};
+    if (randomness) r["extra"]["method"]["frerec"]["randomness"] = randomness;
+    return r;
+  };
+  auto has_note = [](const report::Table& table, const std::string& text) {
+    for (const auto& note : table.notes)
+      if (note.find(text) != std::string::npos) return true;
+    return false;
+  };
+  const std::vector<nlohmann::json> per_cell = {record("gda", 0, 0.7), record("gda", 1, 0.7),
+                                                frerec_record(0, "per_cell"), frerec_record(1, "per_cell")};
+  EXPECT_TRUE(has_note(make_table2(per_cell, "gda"), "varies with the seed"));
+  std::vector<nlohmann::json> ablation = per_cell;  // Table 3 needs two variants in a group
+  ablation.push_back(record("gda_shr", 0, 0.75));
+  ablation.back()["extra"]["method"]["frerec"] = {{"stage", "shr"}, {"randomness", "per_cell"}};
+  const auto table3 = make_table3(ablation);
+  ASSERT_TRUE(table3);
+  EXPECT_TRUE(has_note(*table3, "varies with the seed"));
+  // Records from before the setting existed were fixed at seed 0.
+  const std::vector<nlohmann::json> old = {record("gda", 0, 0.7), frerec_record(0, nullptr)};
+  EXPECT_TRUE(has_note(make_table2(old, "gda"), "fixed across seeds"));
+  const std::vector<nlohmann::json> mixed = {record("gda", 0, 0.7), frerec_record(0, "per_cell"), frerec_record(1, "fixed")};
+  EXPECT_TRUE(has_note(make_table2(mixed, "gda"), "per cell in some rows"));
+  const std::vector<nlohmann::json> none = {record("gda", 0, 0.7), record("raw", 0, 0.6)};
+  EXPECT_FALSE(has_note(make_table2(none, "gda"), "FreRec's own randomness"));
+}
+
 }  // namespace
 }  // namespace frerec::experiments

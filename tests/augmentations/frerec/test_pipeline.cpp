@@ -80,14 +80,34 @@ TEST(PipelineSettings, StagesRoundTripAndBadNamesAreConfigErrors) {
   EXPECT_THROW(parse_stage("SHR"), ConfigError);
 }
 
-TEST(PipelineSettings, ApplyToNamesOnlyTheThreeSets) {
-  EXPECT_EQ(settings(FreRecStage::kFull).apply_to, (std::vector<std::string>{"synthetic", "real_train", "real_test"}));
+TEST(PipelineSettings, ApplyToNamesOnlyTheFourSets) {
+  // Every split a cell uses, as the paper recommends ("all training and testing samples").
+  EXPECT_EQ(settings(FreRecStage::kFull).apply_to,
+            (std::vector<std::string>{"synthetic", "real_train", "real_val", "real_test"}));
   try {
     settings(FreRecStage::kFull, "apply_to: [synthetic, validation]\n");
     FAIL() << "apply_to: validation was accepted";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("validation"), std::string::npos) << e.what();
   }
+}
+
+TEST(PipelineSettings, RandomnessPerCellShiftsTheSeedsAndFixedKeepsThem) {
+  FreRecSettings per_cell = settings(FreRecStage::kFull);
+  EXPECT_TRUE(per_cell.per_cell_randomness);  // the default
+  per_cell.shr.seed = 5;
+  per_cell.dae["seed"] = 7;
+  const FreRecSettings cell3 = settings_for_cell(per_cell, 3);
+  EXPECT_EQ(cell3.shr.seed, 8u);
+  EXPECT_EQ(cell3.dae["seed"].as<std::uint64_t>(), 10u);
+  EXPECT_EQ(per_cell.dae["seed"].as<std::uint64_t>(), 7u);  // the shared settings are not touched
+  EXPECT_NE(cell3.shr.canonical(), settings_for_cell(per_cell, 4).shr.canonical());
+  FreRecSettings fixed = settings(FreRecStage::kFull, "randomness: fixed\n");
+  EXPECT_FALSE(fixed.per_cell_randomness);
+  fixed.shr.seed = 5;
+  EXPECT_EQ(settings_for_cell(fixed, 3).shr.seed, 5u);
+  EXPECT_EQ(settings_for_cell(fixed, 3).dae["seed"].as<std::uint64_t>(), 0u);
+  EXPECT_THROW(settings(FreRecStage::kFull, "randomness: sometimes\n"), ConfigError);
 }
 
 TEST(PipelineSettings, TheRegisteredVariantsChooseStageAndNetwork) {
