@@ -169,10 +169,22 @@ std::optional<YAML::Node> hydra_sweep_values(const std::string& text, const std:
   if (text.rfind("range(", 0) == 0)
     throw ConfigError(fmt::format("override '{}': write range(start, stop[, step]) with integers of at most 12 digits",
                                   override_text.substr(0, 200)));
-  if (text.find(',') == std::string::npos) return std::nullopt;
+  // Commas inside an interpolation (${oc.env:VAR,default}) do not split.
+  std::vector<std::size_t> commas;
+  for (std::size_t i = 0, depth = 0; i < text.size(); ++i) {
+    if (text.compare(i, 2, "${") == 0) {
+      ++depth;
+      ++i;
+    } else if (text[i] == '}' && depth > 0) {
+      --depth;
+    } else if (text[i] == ',' && depth == 0) {
+      commas.push_back(i);
+    }
+  }
+  if (commas.empty()) return std::nullopt;
+  commas.push_back(std::string::npos);
   std::size_t start = 0;
-  while (true) {
-    const auto comma = text.find(',', start);
+  for (const std::size_t comma : commas) {
     std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     part.erase(0, part.find_first_not_of(" \t"));
     part.erase(part.find_last_not_of(" \t") + 1);
@@ -182,7 +194,6 @@ std::optional<YAML::Node> hydra_sweep_values(const std::string& text, const std:
     } catch (const YAML::Exception&) {
       values.push_back(YAML::Node(part));
     }
-    if (comma == std::string::npos) break;
     start = comma + 1;
   }
   return values;
