@@ -27,9 +27,9 @@ struct Heatmap {
 struct LineSeries {
   std::string label;
   std::vector<double> x, y;
-  std::vector<double> spread;  // optional, one per point: a translucent band y ± spread (e.g. std over seeds)
   std::optional<Rgb> color;
   bool dashed = false;
+  std::vector<double> spread = {};  // optional, one per point: a translucent band y ± spread (std over seeds)
 };
 
 struct LinePlot {

@@ -21,10 +21,10 @@ void replace_all(std::string& text, std::string_view from, std::string_view to) 
 }
 
 // The page's only style and script. The script sorts a table.sortable by the clicked
-// column: numerically when every non-empty cell of the column reads as a number (the
-// leading number of "0.912 ± 0.010" or "+0.001 [-0.011, +0.013]" counts), else as text;
-// a second click reverses. Rows keep their order among equals (Array.prototype.sort is
-// stable).
+// column: numerically when every cell reads as a number (the leading number of
+// "+0.001 [-0.011, +0.013]" or "0.062 / 0.063" counts) or is a placeholder ("", "–",
+// "n/a"), else as text; placeholders go last; a second click reverses. Rows keep their
+// order among equals (Array.prototype.sort is stable).
 constexpr const char* kStyle = R"(
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.5em auto;max-width:1280px;padding:0 1em;color:#1b1b1b;line-height:1.4}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
@@ -52,14 +52,17 @@ constexpr const char* kScript = R"(
     var body = table.tBodies[0];
     var rows = Array.prototype.slice.call(body.rows);
     var keys = rows.map(function (row) { return key(row.cells[column]); });
-    var numeric = keys.every(function (k) { return k.text === '' || k.numeric; });
+    var placeholder = /^(\s|–|-|\/|n\/a|nan)*$/i;  // "", "–", "n/a / n/a"
+    var numeric = keys.some(function (k) { return k.numeric; }) &&
+                  keys.every(function (k) { return k.numeric || placeholder.test(k.text); });
+    var blank = function (k) { return numeric ? !k.numeric : k.text === ''; };
     var ascending = th.getAttribute('aria-sort') !== 'ascending';
     var order = rows.map(function (row, i) { return i; });
     order.sort(function (a, b) {
-      var x = keys[a], y = keys[b], c;
-      if (x.text === '' || y.text === '') c = (x.text === '') - (y.text === '');
-      else c = numeric ? x.number - y.number : x.text.localeCompare(y.text);
-      return ascending || x.text === '' || y.text === '' ? c : -c;
+      var x = keys[a], y = keys[b];
+      if (blank(x) || blank(y)) return blank(x) - blank(y);  // empty cells last either way
+      var c = numeric ? x.number - y.number : x.text.localeCompare(y.text);
+      return ascending ? c : -c;
     });
     order.forEach(function (i) { body.appendChild(rows[i]); });
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (h) { h.removeAttribute('aria-sort'); });

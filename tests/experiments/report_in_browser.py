@@ -21,6 +21,7 @@ import base64
 import csv
 import json
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -233,6 +234,19 @@ def check_page(browser, experiment_dir, shots_dir, label, injected=None):
         wanted = sorted(numbers, reverse=direction == "descending")
         if state != direction or numbers != wanted:
             failed.append(f"{label}: click {click} on AUC_mean gave {state} {numbers}, wanted {direction} {wanted}")
+    # A column of "p_wilcoxon / p_t" text with "–" in the reference row: by the leading number,
+    # placeholders last.
+    p_columns = [i for i, name in enumerate(expected[0]) if name.startswith("p vs")]
+    if p_columns:
+        cells = browser.evaluate(
+            f"""(() => {{ document.querySelectorAll('#table2-table thead th')[{p_columns[0]}].click();
+                 return Array.from(document.querySelectorAll('#table2-table tbody tr'))
+                             .map(r => r.cells[{p_columns[0]}].textContent); }})()""")
+        numbers = [re.match(r"\s*([-+]?[0-9.]+(?:e[-+]?[0-9]+)?)", c) for c in cells]
+        leading = [float(m.group(1)) for m in numbers if m]
+        placeholders_last = all(m is None for m in numbers[len(leading):])
+        if leading != sorted(leading) or not placeholders_last:
+            failed.append(f"{label}: sorting the p column gave {cells}")
     if sorted(map(tuple, browser.evaluate(TABLE_JS)["rows"])) != sorted(map(tuple, expected[1:])):
         failed.append(f"{label}: sorting lost or changed rows")
 
