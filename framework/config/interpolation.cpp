@@ -15,6 +15,7 @@ namespace {
 
 constexpr std::size_t kMaxShown = 200;  // longest value text quoted in a message
 constexpr const char* kEnvResolver = "oc.env:";
+constexpr int kMaxNesting = 32;  // ${...} inside ${...}: deeper is refused, not recursed into
 
 std::string shown(const std::string& text) {
   return text.size() <= kMaxShown ? text : text.substr(0, kMaxShown) + "...";
@@ -103,6 +104,14 @@ class Resolver {
 
   // The value of a scalar's text with its interpolations resolved.
   YAML::Node evaluate_text(const std::string& text, const std::string& key) {
+    if (++nesting_ > kMaxNesting)
+      fail(key, fmt::format("interpolations nested deeper than {} levels in '{}'", kMaxNesting, shown(text)));
+    YAML::Node value = evaluate_pieces(text, key);
+    --nesting_;
+    return value;
+  }
+
+  YAML::Node evaluate_pieces(const std::string& text, const std::string& key) {
     const std::vector<Piece> pieces = split(text, key);
     if (pieces.size() == 1 && pieces[0].expression) return evaluate_expression(pieces[0].text, key);
     std::string out;
@@ -228,6 +237,7 @@ class Resolver {
   const EnvironmentLookup& environment_;
   std::set<std::string> done_;
   std::vector<std::string> stack_;
+  int nesting_ = 0;
 };
 
 }  // namespace

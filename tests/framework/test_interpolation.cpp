@@ -128,6 +128,14 @@ TEST(Interpolation, MalformedInterpolationsAreErrors) {
       {"a: ${.a}\n", "is not a key path"},
       {"m: {x: 1}\na: \"v=${m}\"\n", "is a mapping and cannot be part of the text"},
   };
+  // Defaults nested 1000 deep: refused at 32 levels, not a stack overflow.
+  std::string deep = "x";
+  for (int i = 0; i < 1000; ++i) deep = "${oc.env:NOPE," + deep + "}";
+  const auto nested = resolve("a: \"" + deep + "\"\n");
+  EXPECT_NE(nested.error.find("nested deeper than 32 levels"), std::string::npos) << nested.error.substr(0, 300);
+  std::string ok = "x";
+  for (int i = 0; i < 20; ++i) ok = "${oc.env:NOPE," + ok + "}";
+  EXPECT_EQ(resolve("a: \"" + ok + "\"\n").root["a"].as<std::string>(), "x");
   for (const auto& [text, expected] : cases) {
     const auto r = resolve(text);
     EXPECT_NE(r.error.find(expected), std::string::npos) << text << " -> " << r.error;
