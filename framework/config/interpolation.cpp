@@ -149,18 +149,8 @@ class Resolver {
   YAML::Node environment_value(const std::string& expression, const std::string& key) {
     const std::string arguments = expression.substr(std::char_traits<char>::length(kEnvResolver));
     // The first comma outside nested ${...} separates the variable from its default.
-    std::size_t comma = std::string::npos;
-    for (std::size_t i = 0, depth = 0; i < arguments.size(); ++i) {
-      if (arguments.compare(i, 2, "${") == 0) {
-        ++depth;
-        ++i;
-      } else if (arguments[i] == '}' && depth > 0) {
-        --depth;
-      } else if (arguments[i] == ',' && depth == 0) {
-        comma = i;
-        break;
-      }
-    }
+    const std::vector<std::size_t> commas = top_level_commas(arguments);
+    const std::size_t comma = commas.empty() ? std::string::npos : commas.front();
     const std::string name = trim(arguments.substr(0, comma));
     if (!is_variable_name(name))
       fail(key, fmt::format("'${{{}}}': '{}' is not an environment variable name", shown(expression), shown(name)));
@@ -245,6 +235,21 @@ class Resolver {
 std::optional<std::string> process_environment(const std::string& name) {
   if (const char* value = std::getenv(name.c_str())) return std::string(value);
   return std::nullopt;
+}
+
+std::vector<std::size_t> top_level_commas(const std::string& text) {
+  std::vector<std::size_t> commas;
+  for (std::size_t i = 0, depth = 0; i < text.size(); ++i) {
+    if (text.compare(i, 2, "${") == 0) {
+      ++depth;
+      ++i;
+    } else if (text[i] == '}' && depth > 0) {
+      --depth;
+    } else if (text[i] == ',' && depth == 0) {
+      commas.push_back(i);
+    }
+  }
+  return commas;
 }
 
 bool has_interpolation(const std::string& text) { return text.find("${") != std::string::npos; }

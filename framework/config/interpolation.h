@@ -21,6 +21,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "framework/config/schema.h"
 
@@ -35,6 +36,10 @@ std::optional<std::string> process_environment(const std::string& name);
 // Resolves every interpolation in `root` in place.
 void resolve_interpolations(YAML::Node& root, const Provenance& provenance,
                             const EnvironmentLookup& environment = process_environment);
+
+// Positions of the commas in `text` that lie outside every `${...}` (the comma of
+// ${oc.env:VAR,default} is inside): what splits a Hydra sweep `a,b` and an oc.env argument.
+std::vector<std::size_t> top_level_commas(const std::string& text);
 
 // Whether `text` holds an interpolation or an escaped "\${" (what resolve_interpolations
 // rewrites).

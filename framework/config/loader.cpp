@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "framework/config/interpolation.h"
 #include "framework/core/error.h"
 
 namespace frerec::config {
@@ -170,17 +171,7 @@ std::optional<YAML::Node> hydra_sweep_values(const std::string& text, const std:
     throw ConfigError(fmt::format("override '{}': write range(start, stop[, step]) with integers of at most 12 digits",
                                   override_text.substr(0, 200)));
   // Commas inside an interpolation (${oc.env:VAR,default}) do not split.
-  std::vector<std::size_t> commas;
-  for (std::size_t i = 0, depth = 0; i < text.size(); ++i) {
-    if (text.compare(i, 2, "${") == 0) {
-      ++depth;
-      ++i;
-    } else if (text[i] == '}' && depth > 0) {
-      --depth;
-    } else if (text[i] == ',' && depth == 0) {
-      commas.push_back(i);
-    }
-  }
+  std::vector<std::size_t> commas = top_level_commas(text);
   if (commas.empty()) return std::nullopt;
   commas.push_back(std::string::npos);
   std::size_t start = 0;

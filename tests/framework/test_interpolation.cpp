@@ -163,6 +163,12 @@ TEST(Interpolation, CommandLineOverridesInterpolateAndSayWhereTheyCameFrom) {
   EXPECT_EQ(sweep.sweeps[0].values[0].as<std::string>(), "${oc.env:X,1}");
 }
 
+TEST(Interpolation, TopLevelCommasSkipInterpolations) {
+  EXPECT_EQ(top_level_commas("a,${oc.env:X,${b,c}},d"), (std::vector<std::size_t>{1, 20}));
+  EXPECT_TRUE(top_level_commas("${oc.env:X,1}").empty());
+  EXPECT_EQ(top_level_commas("}a,b"), (std::vector<std::size_t>{2}));  // a stray '}' opens nothing
+}
+
 TEST(Interpolation, ProcessEnvironment) {
   ::setenv("FREREC_TEST_INTERPOLATION", "value", 1);
   EXPECT_EQ(process_environment("FREREC_TEST_INTERPOLATION").value_or(""), "value");
