@@ -10,6 +10,7 @@
 #include <set>
 
 #include "datasets/dataset.h"
+#include "framework/config/interpolation.h"
 #include "framework/config/loader.h"
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
@@ -71,7 +72,9 @@ int generator_train_command(const GeneratorTrainArgs& args, const RunContext& co
   if (!loaded.sweeps.empty())
     throw ConfigError("generator train: '" + loaded.sweeps.front().key + "' is a sweep (" + loaded.sweeps.front().where +
                       "); train one generator per command");
-  const YAML::Node resolved = train_config_schema().validate(loaded.root, "", loaded.provenance);
+  YAML::Node merged = loaded.root;
+  config::resolve_interpolations(merged, loaded.provenance);
+  const YAML::Node resolved = train_config_schema().validate(merged, "", loaded.provenance);
   // The data section exactly as training uses it (synthetic pool off), for the record.
   YAML::Node data_node = YAML::Clone(resolved["data"]);
   data_node["synthetic"] = YAML::Node(YAML::NodeType::Map);

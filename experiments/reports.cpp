@@ -29,6 +29,7 @@
 #include <set>
 
 #include "augmentations/method.h"
+#include "experiments/html_report.h"
 #include "experiments/register.h"
 #include "experiments/reports.h"
 #include "framework/core/error.h"
@@ -332,7 +333,7 @@ std::string build_reports(const fs::path& experiment_dir) {
                  "of the tables; rerun it (frerec run ... --cell N) to include it",
                  path.string());
   const std::string runs = write_runs_csv(experiment_dir);
-  if (records.empty()) return runs;
+  if (records.empty()) return runs + write_html_report(experiment_dir);
   // Tables use only records made under the current plan's config: a cell rerun with other
   // settings (or a record of a cell the plan no longer has) must not be averaged with the
   // rest. Folders without plan*.json (hand-made) use every record.
@@ -349,7 +350,8 @@ std::string build_reports(const fs::path& experiment_dir) {
     if (builder == report_builders().end()) continue;
     written += builder->second(group, left_out_by_kind[kind], experiment_dir);
   }
-  return written + runs;
+  // The page last: it shows the tables, figures and runs.csv just written.
+  return written + runs + write_html_report(experiment_dir);
 }
 
 std::map<std::string, ReportBuilder>& report_builders() {

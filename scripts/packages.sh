@@ -6,6 +6,7 @@ FREREC_PACKAGES=(
   libopencv-dev libfftw3-dev libyaml-cpp-dev libeigen3-dev libfmt-dev libhdf5-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libcairo2-dev
   clang-14 libclang-rt-14-dev
+  chromium  # headless, for the report_in_browser test
   python3 python3-numpy python3-scipy python3-torch python3-torchvision python3-skimage python3-sklearn python3-h5py
 )
 

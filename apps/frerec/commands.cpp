@@ -7,6 +7,7 @@
 
 #include "experiments/register.h"
 #include "framework/cache/artifact_cache.h"
+#include "framework/config/experiment_schema.h"
 #include "framework/config/loader.h"
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
@@ -130,22 +131,29 @@ int info_command(const GlobalOptions&, const std::string& kind, const std::strin
   }
   const ComponentInfo& info = catalog.require(kind, name, "info");
   std::cout << fmt::format("{} ({}): {}\n", info.name, info.kind, info.description);
+  // Keys by their full path in a config (the generator's keys live in `generator:` of a
+  // `frerec generator train` config).
+  std::string path = config::component_config_path(kind, name);
+  if (path.empty()) path = kind == "generators" ? "generator" : info.name;
   YAML::Node settings(YAML::NodeType::Map);
   config::Provenance provenance;
   for (const auto& o : overrides) {
     const auto eq = o.find('=');
     if (eq == std::string::npos) throw ConfigError("info: '" + o + "' must look like key=value (e.g. num_classes=1000)");
     config::set_by_path(settings, o.substr(0, eq), YAML::Load(o.substr(eq + 1)));
-    provenance.set(info.name + "." + o.substr(0, eq), "command line");
+    provenance.set(path + "." + o.substr(0, eq), "command line");
   }
-  const YAML::Node values = info.schema->validate(settings, info.name, provenance);
+  const YAML::Node values = info.schema->validate(settings, path, provenance);
   if (info.details) {
     std::string used;
     for (const auto& item : values)
-      if (item.second.IsScalar()) used += fmt::format("{}{}={}", used.empty() ? "" : ", ", item.first.as<std::string>(), item.second.Scalar());
+      if (item.second.IsScalar())
+        if (const config::Field* field = info.schema->find(item.first.as<std::string>()))
+          used += fmt::format("{}{}={}", used.empty() ? "" : ", ", item.first.as<std::string>(),
+                              config::written_value(*field, item.second));
     std::cout << info.details(config::Params(values, info.name)) << (used.empty() ? "" : " (" + used + ")") << "\n";
   }
-  const std::string keys = info.schema->describe("  ");
+  const std::string keys = info.schema->describe("  ", path);
   if (!keys.empty()) std::cout << "config keys:\n" << keys;
   return 0;
 }

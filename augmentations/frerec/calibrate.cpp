@@ -10,6 +10,7 @@
 #include "augmentations/frerec/pipeline.h"
 #include "augmentations/frerec/rhm.h"
 #include "augmentations/frerec/shr.h"
+#include "framework/config/interpolation.h"
 #include "framework/config/loader.h"
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
@@ -109,6 +110,7 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
       provenance.set(o.substr(0, eq), "command line");
     }
   }
+  config::resolve_interpolations(root, provenance);
   const config::Schema full = frerec_schema(true);
   config::Schema schema;
   for (const char* key : {"shr", "dae", "dae_val_images"}) {

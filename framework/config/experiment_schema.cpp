@@ -90,6 +90,13 @@ bool is_list_key(const std::string& dotted_key) {
   }
 }
 
+std::string component_config_path(const std::string& kind, const std::string& name) {
+  if (kind == "experiments") return "experiment." + name;
+  for (const auto& spec : sections())
+    if (!spec.component_kind.empty() && spec.component_kind == kind) return spec.name + "." + name;
+  return "";
+}
+
 YAML::Node validate_experiment(const YAML::Node& root, const Provenance& provenance) {
   YAML::Node validated = experiment_schema().validate(root, "", provenance);
   {  // Only the selected kind's settings stay (the hash must not depend on other kinds).

@@ -46,6 +46,11 @@ Schema experiment_schema();
 // Whether a dotted key holds a list by schema (for `key=[..]` on the command line).
 bool is_list_key(const std::string& dotted_key);
 
+// Where a component's keys are written in an experiment config: "<section>.<name>" for a
+// component of a section's kind (method.mixup, model.resnet50), "experiment.<name>" for an
+// experiment kind; "" for other kinds.
+std::string component_config_path(const std::string& kind, const std::string& name);
+
 // Validates a merged config (one grid cell's values already set) and returns it with
 // defaults filled and unselected component blocks removed.
 YAML::Node validate_experiment(const YAML::Node& root, const Provenance& provenance);

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "framework/config/interpolation.h"
 #include "framework/core/error.h"
 
 namespace frerec::config {
@@ -169,10 +170,12 @@ std::optional<YAML::Node> hydra_sweep_values(const std::string& text, const std:
   if (text.rfind("range(", 0) == 0)
     throw ConfigError(fmt::format("override '{}': write range(start, stop[, step]) with integers of at most 12 digits",
                                   override_text.substr(0, 200)));
-  if (text.find(',') == std::string::npos) return std::nullopt;
+  // Commas inside an interpolation (${oc.env:VAR,default}) do not split.
+  std::vector<std::size_t> commas = top_level_commas(text);
+  if (commas.empty()) return std::nullopt;
+  commas.push_back(std::string::npos);
   std::size_t start = 0;
-  while (true) {
-    const auto comma = text.find(',', start);
+  for (const std::size_t comma : commas) {
     std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     part.erase(0, part.find_first_not_of(" \t"));
     part.erase(part.find_last_not_of(" \t") + 1);
@@ -182,7 +185,6 @@ std::optional<YAML::Node> hydra_sweep_values(const std::string& text, const std:
     } catch (const YAML::Exception&) {
       values.push_back(YAML::Node(part));
     }
-    if (comma == std::string::npos) break;
     start = comma + 1;
   }
   return values;

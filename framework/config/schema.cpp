@@ -313,6 +313,19 @@ YAML::Node validate_value(const Field& field, const YAML::Node& value, const std
 
 }  // namespace
 
+std::string Schema::component_key(const YAML::Node& node, const std::string& name, const std::string& prefix) const {
+  if (!extra_names_ || !extra_resolver_) return "";
+  std::vector<std::string> components = extra_names_();
+  if (node["name"] && node["name"].IsScalar()) {  // the selected one first
+    const auto selected = std::find(components.begin(), components.end(), node["name"].Scalar());
+    if (selected != components.end()) std::rotate(components.begin(), selected, selected + 1);
+  }
+  for (const auto& component : components)
+    if (const auto schema = extra_resolver_(component); schema && schema->find(name))
+      return join_key(join_key(prefix, component), name);
+  return "";
+}
+
 YAML::Node Schema::validate(const YAML::Node& node, const std::string& prefix, const Provenance& provenance) const {
   if (node && !node.IsNull() && !node.IsMap())
     throw ConfigError(located(provenance, prefix,
@@ -330,11 +343,16 @@ YAML::Node Schema::validate(const YAML::Node& node, const std::string& prefix, c
           out[name] = extra->validate(item.second, key, provenance);
           continue;
         }
-        const std::string suggestion = closest_key(name, key_names());
+        // A key of one of the components (model.pretrained for model.resnet50.pretrained):
+        // the selected component's first, else the first component that has it.
+        std::string suggestion = component_key(node, name, prefix);
+        if (suggestion.empty()) {
+          suggestion = closest_key(name, key_names());
+          if (!suggestion.empty()) suggestion = join_key(prefix, suggestion);
+        }
         throw ConfigError(located(provenance, key,
                                   fmt::format("unknown key '{}'{}", key,
-                                              suggestion.empty() ? ""
-                                                                 : " (did you mean '" + join_key(prefix, suggestion) + "'?)")));
+                                              suggestion.empty() ? "" : " (did you mean '" + suggestion + "'?)")));
       }
       if (item.second.IsNull()) {
         if (!field->nullable && field->type != Type::kMap)
@@ -371,17 +389,37 @@ YAML::Node Schema::defaults() const {
   return out;
 }
 
-std::string Schema::describe(const std::string& indent) const {
+std::string written_value(const Field& field, const YAML::Node& value) {
+  auto decimal = [](const YAML::Node& node) {
+    double v;
+    return parse_double(node, v) ? fmt::format("{}", v) : scalar_text(node);
+  };
+  if (field.type == Type::kFloat && value.IsScalar()) return decimal(value);
+  if (field.type == Type::kFloatList && value.IsSequence()) {
+    std::vector<std::string> items;
+    for (const auto& item : value) items.push_back(decimal(item));
+    return fmt::format("[{}]", fmt::join(items, ", "));
+  }
+  if (value.IsSequence()) {
+    std::vector<std::string> items;
+    for (const auto& item : value) items.push_back(scalar_text(item));
+    return fmt::format("[{}]", fmt::join(items, ", "));
+  }
+  return scalar_text(value);
+}
+
+std::string Schema::describe(const std::string& indent, const std::string& prefix) const {
   std::string text;
   for (const auto& field : fields_) {
+    const std::string key = join_key(prefix, field.name);
     std::string detail = type_name(field.type);
     if (field.required)
       detail += ", required";
     else if (field.type != Type::kMap && field.default_value && !field.default_value.IsNull())
-      detail += ", default " + scalar_text(field.default_value);
+      detail += ", default " + written_value(field, field.default_value);
     if (!field.choices.empty()) detail += fmt::format(", one of {}", fmt::join(field.choices, "|"));
-    text += fmt::format("{}{} ({}): {}\n", indent, field.name, detail, field.doc);
-    if (field.type == Type::kMap) text += field.sub->describe(indent + "  ");
+    text += fmt::format("{}{} ({}): {}\n", indent, key, detail, field.doc);
+    if (field.type == Type::kMap) text += field.sub->describe(indent + "  ", key);
   }
   return text;
 }

@@ -89,15 +89,24 @@ class Schema {
 
   // The defaults as a YAML mapping (for docs and `frerec info`).
   YAML::Node defaults() const;
-  // One line per key: "  key (type, default X): doc".
-  std::string describe(const std::string& indent = "  ") const;
+  // One line per key: "  prefix.key (type, default X): doc", each key by its full path
+  // under `prefix` (the path of this schema's mapping in a config, e.g. "method.mixup"),
+  // defaults as written in a config (decimals in their shortest form: 0.2, 1e-05).
+  std::string describe(const std::string& indent = "  ", const std::string& prefix = "") const;
 
  private:
   Field& add(Field field);
+  // "prefix.<component>.name" when `name` is a key of one of the extra-key components (the
+  // one `node` selects with `name:` first); "" otherwise.
+  std::string component_key(const YAML::Node& node, const std::string& name, const std::string& prefix) const;
   std::vector<Field> fields_;
   std::function<std::vector<std::string>()> extra_names_;
   std::function<std::shared_ptr<const Schema>(const std::string&)> extra_resolver_;
 };
+
+// A default or value as it is written in a config: decimals of a float (or float list)
+// field in their shortest round-trip form (0.2, not 0.20000000000000001).
+std::string written_value(const Field& field, const YAML::Node& value);
 
 // Levenshtein distance based suggestion: the closest of `candidates` to `key`, or "".
 std::string closest_key(const std::string& key, const std::vector<std::string>& candidates);

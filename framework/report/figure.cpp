@@ -206,9 +206,17 @@ void draw_legend(cairo_t* cr, const Box& plot, const std::vector<std::pair<std::
 
 void draw_lines(cairo_t* cr, const Box& box, const LinePlot& plot_spec) {
   std::vector<double> xs, ys;
+  auto to_axis = [&](double v) { return plot_spec.log_y ? (v > 0 ? std::log10(v) : NAN) : v; };
+  auto band_at = [](const LineSeries& s, std::size_t k) { return k < s.spread.size() && std::isfinite(s.spread[k]) ? s.spread[k] : 0.0; };
   for (const auto& s : plot_spec.series) {
     xs.insert(xs.end(), s.x.begin(), s.x.end());
-    for (double v : s.y) ys.push_back(plot_spec.log_y ? (v > 0 ? std::log10(v) : NAN) : v);
+    for (std::size_t k = 0; k < s.y.size(); ++k) {
+      ys.push_back(to_axis(s.y[k]));
+      if (band_at(s, k) > 0) {
+        ys.push_back(to_axis(s.y[k] - band_at(s, k)));
+        ys.push_back(to_axis(s.y[k] + band_at(s, k)));
+      }
+    }
   }
   double x0, x1, y0, y1;
   data_range(xs, x0, x1);
@@ -224,6 +232,29 @@ void draw_lines(cairo_t* cr, const Box& box, const LinePlot& plot_spec) {
   for (std::size_t i = 0; i < plot_spec.series.size(); ++i) {
     const auto& s = plot_spec.series[i];
     const Rgb color = s.color.value_or(palette_color(i));
+    auto to_px = [&](double x) { return plot.x + (x - x0) / (x1 - x0) * plot.w; };
+    auto to_py = [&](double v) { return plot.y + plot.h - (to_axis(v) - y0) / (y1 - y0) * plot.h; };
+    if (!s.spread.empty()) {  // the band: upper edge forward, lower edge back
+      const std::size_t n = std::min(s.x.size(), s.y.size());
+      std::vector<std::size_t> points;
+      for (std::size_t k = 0; k < n; ++k)
+        if (std::isfinite(s.x[k]) && std::isfinite(to_axis(s.y[k] + band_at(s, k))) &&
+            std::isfinite(to_axis(s.y[k] - band_at(s, k))))
+          points.push_back(k);
+      if (points.size() >= 2) {
+        for (std::size_t j = 0; j < points.size(); ++j) {
+          const std::size_t k = points[j];
+          (j == 0 ? cairo_move_to : cairo_line_to)(cr, to_px(s.x[k]), to_py(s.y[k] + band_at(s, k)));
+        }
+        for (std::size_t j = points.size(); j-- > 0;) {
+          const std::size_t k = points[j];
+          cairo_line_to(cr, to_px(s.x[k]), to_py(s.y[k] - band_at(s, k)));
+        }
+        cairo_close_path(cr);
+        set_color(cr, color, 0.2);
+        cairo_fill(cr);
+      }
+    }
     set_color(cr, color);
     cairo_set_line_width(cr, 1.8);
     if (s.dashed) {
@@ -320,6 +351,13 @@ cairo_status_t append_to_string(void* closure, const unsigned char* data, unsign
   return CAIRO_STATUS_SUCCESS;
 }
 
+// Width, height and panel columns of a figure.
+std::array<int, 3> layout(const Figure& figure) {
+  const int columns = figure.columns > 0 ? figure.columns : static_cast<int>(figure.panels.size());
+  const int rows = (static_cast<int>(figure.panels.size()) + columns - 1) / columns;
+  return {columns * figure.panel_width, rows * figure.panel_height + (figure.title.empty() ? 0 : 28), columns};
+}
+
 }  // namespace
 
 Rgb palette_color(std::size_t index) {
@@ -354,10 +392,7 @@ Rgb diverging_color(double t) {
 
 std::pair<int, int> save_figure(const Figure& figure, const std::filesystem::path& stem) {
   if (figure.panels.empty()) throw InternalError("figure: '" + figure.title + "' has no panels");
-  const int columns = figure.columns > 0 ? figure.columns : static_cast<int>(figure.panels.size());
-  const int rows = (static_cast<int>(figure.panels.size()) + columns - 1) / columns;
-  const int width = columns * figure.panel_width;
-  const int height = rows * figure.panel_height + (figure.title.empty() ? 0 : 28);
+  const auto [width, height, columns] = layout(figure);
   if (stem.has_parent_path()) std::filesystem::create_directories(stem.parent_path());
 
   // PNG.
@@ -372,18 +407,21 @@ std::pair<int, int> save_figure(const Figure& figure, const std::filesystem::pat
     if (status != CAIRO_STATUS_SUCCESS) throw RunError("figure: cannot encode PNG for '" + stem.string() + "'");
   }
   write_file_atomic(stem.string() + ".png", png);
-  // SVG.
-  std::string svg;
-  {
-    cairo_surface_t* surface = cairo_svg_surface_create_for_stream(append_to_string, &svg, width, height);
-    cairo_t* cr = cairo_create(surface);
-    draw_figure(cr, figure, width, height, columns);
-    cairo_destroy(cr);
-    cairo_surface_finish(surface);
-    cairo_surface_destroy(surface);
-  }
-  write_file_atomic(stem.string() + ".svg", svg);
+  write_file_atomic(stem.string() + ".svg", render_svg(figure));
   return {width, height};
+}
+
+std::string render_svg(const Figure& figure) {
+  if (figure.panels.empty()) throw InternalError("figure: '" + figure.title + "' has no panels");
+  const auto [width, height, columns] = layout(figure);
+  std::string svg;
+  cairo_surface_t* surface = cairo_svg_surface_create_for_stream(append_to_string, &svg, width, height);
+  cairo_t* cr = cairo_create(surface);
+  draw_figure(cr, figure, width, height, columns);
+  cairo_destroy(cr);
+  cairo_surface_finish(surface);
+  cairo_surface_destroy(surface);
+  return svg;
 }
 
 }  // namespace frerec::report

@@ -29,6 +29,7 @@ struct LineSeries {
   std::vector<double> x, y;
   std::optional<Rgb> color;
   bool dashed = false;
+  std::vector<double> spread = {};  // optional, one per point: a translucent band y ± spread (std over seeds)
 };
 
 struct LinePlot {
@@ -62,6 +63,9 @@ struct Figure {
 Rgb palette_color(std::size_t index);     // tab10-like qualitative colours
 Rgb viridis(double t);                    // t in [0,1]
 Rgb diverging_color(double t);            // t in [-1,1]: blue - white - red
+
+// The figure as SVG text (what save_figure writes to <stem>.svg).
+std::string render_svg(const Figure& figure);
 
 // Writes <stem>.png and <stem>.svg atomically; returns the PNG size (width, height).
 std::pair<int, int> save_figure(const Figure& figure, const std::filesystem::path& stem);

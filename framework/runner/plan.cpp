@@ -6,6 +6,7 @@
 #include <map>
 
 #include "framework/config/experiment_schema.h"
+#include "framework/config/interpolation.h"
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
 
@@ -166,6 +167,7 @@ ExperimentPlan make_plan(const config::LoadedConfig& loaded, const std::filesyst
       provenance.set(sweep.key, sweep.where);
       cell.coordinates.emplace_back(sweep.key, value_text(sweep.values[digits[k]]));
     }
+    config::resolve_interpolations(root, provenance);
     cell.config = config::validate_experiment(root, provenance);
     if (cell.config["experiment"]["name"].as<std::string>().empty())
       cell.config["experiment"]["name"] = config_file.stem().string();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
+#include <yaml-cpp/yaml.h>
 
 #include <array>
 #include <cstdio>
@@ -727,6 +728,108 @@ TEST_F(Cli, ImageQualityCsvKeepsNamesWithCommasAndQuotes) {
     EXPECT_EQ(csv.rows[i][0], images[i]["name"].get<std::string>());
     EXPECT_EQ(csv.rows[i][1], fmt::format("{:.6f}", images[i]["psnr"].get<double>()));
     EXPECT_EQ(csv.rows[i][2], fmt::format("{:.6f}", images[i]["ssim"].get<double>()));
+  }
+}
+
+// Interpolation in files and overrides, resolved into the cell's config.yaml; bad input is
+// one line naming file and line, exit 2 (framework/config/interpolation.h).
+TEST_F(Cli, ConfigInterpolationFromEnvironmentAndKeys) {
+  std::string text = kTinyBase;
+  text.replace(text.find("experiment: {kind: classify}"), 28,
+               "experiment:\n  kind: classify\n  name: interp\n  description: \"${oc.env:FREREC_CLI_DESC,none} "
+               "${train.epochs} epochs\"");
+  write("interp.yaml", text);
+  ::setenv("FREREC_CLI_DESC", "<b>described</b>", 1);
+  Result r = frerec("run interp.yaml 'data.data_seed=${oc.env:FREREC_CLI_SEED,3}'", dir_);
+  ::unsetenv("FREREC_CLI_DESC");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const fs::path cell = dir_ / "results/interp/demo_mri/raw/resnet18/seed=0";
+  const YAML::Node config = YAML::LoadFile((cell / "config.yaml").string());
+  EXPECT_EQ(config["experiment"]["description"].as<std::string>(), "<b>described</b> 1 epochs");
+  EXPECT_EQ(config["data"]["data_seed"].as<int>(), 3);
+  // The report page shows the resolved config, escaped.
+  const std::string page = read_file(dir_ / "results/interp/index.html");
+  EXPECT_NE(page.find("&lt;b&gt;described&lt;/b&gt; 1 epochs"), std::string::npos);
+  EXPECT_EQ(page.find("<b>described"), std::string::npos);
+  EXPECT_NE(page.find("id=\"table2-table\""), std::string::npos);
+  EXPECT_NE(page.find("<details id=\"cell-demo-mri-raw-resnet18-seed-0\">"), std::string::npos);
+
+  // Bad input: one line naming the file and line (or the command line), exit 2.
+  std::string missing = kTinyBase;
+  missing.replace(missing.find("experiment: {kind: classify}"), 28,
+                  "experiment:\n  kind: classify\n  description: ${oc.env:FREREC_CLI_NOPE}");
+  write("missing_env.yaml", missing);
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"run missing_env.yaml --dry-run",
+       "missing_env.yaml:3: experiment.description: environment variable FREREC_CLI_NOPE is not set"},
+      {"run tiny.yaml 'experiment.description=${oc.env:FREREC_CLI_NOPE}' --dry-run",
+       "command line: experiment.description: environment variable FREREC_CLI_NOPE is not set"},
+      {"run tiny.yaml 'experiment.description=${train.epoch}' --dry-run",
+       "unknown key 'train.epoch' in '${train.epoch}' (did you mean 'train.epochs'?)"},
+      {"run tiny.yaml 'experiment.description=${experiment.name}' 'experiment.name=${experiment.description}' --dry-run",
+       "interpolation cycle"},
+      {"run tiny.yaml 'experiment.description=${oc.env:X' --dry-run", "without a closing '}'"},
+  };
+  write("tiny.yaml", kTinyBase);
+  for (const auto& [args, expected] : bad) {
+    r = frerec(args, dir_);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << args << "\n" << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+}
+
+// configs/paper/brain_tumor.yaml takes data.root from BRAIN_TUMOR_ROOT; data.root=PATH on
+// the command line still works, and without either the dry run says the root is empty.
+TEST_F(Cli, PaperConfigTakesTheDataRootFromTheEnvironment) {
+  const std::string config = std::string(FREREC_SOURCE_DIR) + "/configs/paper/brain_tumor.yaml";
+  const fs::path root = dir_ / "brain tumor data";
+  fs::create_directories(root);
+  ::setenv("BRAIN_TUMOR_ROOT", root.string().c_str(), 1);
+  Result r = frerec("run " + config + " --dry-run", dir_);
+  ::unsetenv("BRAIN_TUMOR_ROOT");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find(": 90 cells"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(root.string()), std::string::npos) << "the dry run opens the folder it names:\n" << r.output;
+  EXPECT_EQ(r.output.find("data.root is empty"), std::string::npos) << r.output;
+  r = frerec("run " + config + " 'data.root=" + root.string() + "' --dry-run", dir_);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find(root.string()), std::string::npos) << r.output;
+  r = frerec("run " + config + " --dry-run", dir_);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("brain_tumor_kaggle: data.root is empty"), std::string::npos) << r.output;
+}
+
+// `frerec info` names keys by their full path with defaults as written; a key of a
+// component written one level too high is pointed at its place.
+TEST_F(Cli, InfoShowsFullKeyPathsAndWrittenDefaults) {
+  Result r = frerec("info methods mixup", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("  method.mixup.alpha (float, default 0.2): "), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("0.20000000000000001"), std::string::npos) << r.output;
+  r = frerec("info models resnet50", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("  model.resnet50.pretrained ("), std::string::npos) << r.output;
+  r = frerec("info experiments figures", dir_);
+  EXPECT_NE(r.output.find("  experiment.figures.tsne.perplexity ("), std::string::npos) << r.output;
+  r = frerec("info generators fastgan_lite", dir_);
+  EXPECT_NE(r.output.find("  generator."), std::string::npos) << r.output;
+  // Overrides of info are checked under the same full path.
+  r = frerec("info methods mixup alph=1", dir_);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("unknown key 'method.mixup.alph' (did you mean 'method.mixup.alpha'?)"), std::string::npos)
+      << r.output;
+
+  write("tiny.yaml", kTinyBase);
+  for (const auto& [args, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"model.pretrained=x.safetensors", "unknown key 'model.pretrained' (did you mean 'model.resnet18.pretrained'?)"},
+           {"model.name=resnet50 model.pretrained=x", "did you mean 'model.resnet50.pretrained'?"},
+           {"method.name=mixup method.alpha=0.4", "unknown key 'method.alpha' (did you mean 'method.mixup.alpha'?)"},
+       }) {
+    r = frerec("run tiny.yaml " + args + " --dry-run", dir_);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << args << "\n" << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
   }
 }
 

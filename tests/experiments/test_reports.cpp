@@ -5,10 +5,16 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <random>
 #include <stdexcept>
 
 #include "augmentations/method.h"
+#include "experiments/register.h"
 #include "experiments/reports.h"
+#include "framework/core/atomic_file.h"
+#include "framework/io/csv.h"
 #include "framework/report/stats.h"
 
 namespace frerec::experiments {
@@ -116,6 +122,73 @@ TEST(Tables, NotesSayHowFreRecRandomnessFollowedTheSeeds) {
   EXPECT_TRUE(has_note(make_table2(mixed, "gda"), "per cell in some rows"));
   const std::vector<nlohmann::json> none = {record("gda", 0, 0.7), record("raw", 0, 0.6)};
   EXPECT_FALSE(has_note(make_table2(none, "gda"), "FreRec's own randomness"));
+}
+
+// The page (experiments/html_report.h): Table 2 as table2.csv, training curves, one section
+// per cell with its resolved config, the failed cell's first error line; text from a config
+// cannot inject markup.
+TEST(HtmlReport, OnePageWithTablesCurvesCellsAndEscapedText) {
+  namespace fs = std::filesystem;
+  std::random_device rd;
+  const fs::path dir = fs::temp_directory_path() / ("frerec-html-" + std::to_string(rd()));
+  const std::string injected = "</pre><script>alert(1)</script><img src=x onerror=alert(2)>";
+  for (const std::string method : {"raw", "gda"})
+    for (int seed = 0; seed < 2; ++seed) {
+      nlohmann::json r = record(method, seed, method == "gda" ? 0.9 + 0.01 * seed : 0.8 + 0.02 * seed);
+      r["status"] = "ok";
+      r["kind"] = "classify";
+      r["config_hash"] = "h";
+      r["timing"] = {{"wall_seconds", 12.5}};
+      const fs::path cell = dir / r["cell"].get<std::string>();
+      fs::create_directories(cell);
+      write_file_atomic(cell / "record.json", r.dump());
+      write_file_atomic(cell / "config.yaml", fmt::format("experiment:\n  description: \"{}\"\nmethod:\n  name: {}\nseed: {}\n",
+                                                          injected, method, seed));
+      std::string log;
+      for (int epoch = 1; epoch <= 3; ++epoch)
+        log += nlohmann::json({{"epoch", epoch}, {"train_loss", 1.0 / (epoch + seed)}, {"lr", 0.1}}).dump() + "\n";
+      write_file_atomic(cell / "train_log.jsonl", log);
+    }
+  const fs::path failed = dir / "demo_mri/mixup/densenet_small/seed=0";
+  fs::create_directories(failed);
+  write_file_atomic(failed / "error.json", nlohmann::json({{"message", "mixup: <alpha> is NaN\nstack"}}).dump());
+
+  register_all();
+  const std::string written = build_reports(dir);
+  EXPECT_NE(written.find("index.html"), std::string::npos) << written;
+  const std::string page = read_file(dir / "index.html");
+  // Table 2: every cell of table2.csv, in order, is a cell of the page's table.
+  const io::CsvTable table2 = io::read_csv(dir / "table2.csv");
+  const auto begin = page.find("id=\"table2-table\"");
+  ASSERT_NE(begin, std::string::npos);
+  const std::string table_html = page.substr(begin, page.find("</table>", begin) - begin);
+  std::size_t at = 0;
+  for (const auto& row : table2.rows)
+    for (const auto& value : row) {
+      const auto found = table_html.find(">" + value + "</td>", at);
+      ASSERT_NE(found, std::string::npos) << value;
+      at = found;
+    }
+  EXPECT_NE(page.find("Training curves per method"), std::string::npos);
+  EXPECT_NE(page.find("<svg"), std::string::npos);
+  EXPECT_NE(page.find("demo_mri / densenet_small: mean over seeds"), std::string::npos);
+  // One section per cell (4 finished, 1 failed with its first error line only).
+  std::size_t sections = 0;
+  for (auto p = page.find("<details id=\"cell-"); p != std::string::npos; p = page.find("<details id=\"cell-", p + 1))
+    ++sections;
+  EXPECT_EQ(sections, 5u);
+  EXPECT_NE(page.find("mixup: &lt;alpha&gt; is NaN"), std::string::npos);
+  EXPECT_EQ(page.find("stack"), std::string::npos);
+  // The injected text appears escaped, never as markup.
+  EXPECT_EQ(page.find("<script>alert"), std::string::npos);
+  EXPECT_EQ(page.find("<img src=x"), std::string::npos);
+  EXPECT_NE(page.find("&lt;/pre&gt;&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+  // Exactly one script element: the page's own sort script.
+  std::size_t scripts = 0;
+  for (auto p = page.find("<script"); p != std::string::npos; p = page.find("<script", p + 1)) ++scripts;
+  EXPECT_EQ(scripts, 1u);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }
 
 }  // namespace
