@@ -61,16 +61,8 @@ struct PlannedCell {
 // Cell id -> (index, config hash) from the plan*.json listings, oldest first so that newer
 // listings win.
 std::map<std::string, PlannedCell> planned_cells(const fs::path& dir, std::string* experiment) {
-  std::vector<std::pair<fs::file_time_type, fs::path>> listings;
-  std::error_code ec;
-  for (const auto& item : fs::directory_iterator(dir, ec)) {
-    const std::string name = item.path().filename().string();
-    if (item.is_regular_file() && name.rfind("plan", 0) == 0 && item.path().extension() == ".json")
-      listings.emplace_back(item.last_write_time(), item.path());
-  }
-  std::sort(listings.begin(), listings.end());
   std::map<std::string, PlannedCell> cells;
-  for (const auto& [time, path] : listings) {
+  for (const auto& path : plan_listing_files(dir)) {
     const auto plan = read_json_file(path);
     if (!plan || !plan->is_object() || !plan->contains("cells") || !(*plan)["cells"].is_array()) continue;
     if (plan->value("experiment", nlohmann::json()).is_string()) *experiment = (*plan)["experiment"];

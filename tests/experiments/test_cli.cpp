@@ -814,7 +814,7 @@ TEST_F(Cli, StatusSlurmAndLockedCells) {
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("the config changed after `frerec slurm` froze the plan"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(json(slurm / "plan.json")["config_hash"].get<std::string>()), std::string::npos) << r.output;
-  for (const std::string bad : {"--cpus-per-cell 0", "--max-parallel -1", "--partition 'a b'", "--extra=\"$(printf 'a\\nb')\""}) {
+  for (const std::string& bad : std::vector<std::string>{"--cpus-per-cell 0", "--max-parallel -1", "--partition 'a b'", "--extra=\"$(printf 'a\\nb')\""}) {
     r = frerec("slurm sgrid.yaml " + bad, dir_);
     EXPECT_EQ(r.code, 2) << bad << "\n" << r.output;
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << bad << "\n" << r.output;

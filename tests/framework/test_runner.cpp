@@ -386,8 +386,7 @@ TEST_F(RunnerTest, SlurmJobFreezesThePlanAndListsOnlyUnfinishedCells) {
   EXPECT_EQ(job.array_cells, (std::vector<std::size_t>{0, 2, 3}));
   EXPECT_EQ(job.plan_hash, plan_hash({p}));
   const std::string array = read_file(job.array_script);
-  for (const std::string line :
-       {"#SBATCH --array=0-2%2\n", "#SBATCH --cpus-per-task=4\n", "#SBATCH --gres=gpu:1\n", "#SBATCH --mem=8G\n",
+  for (const std::string& line : std::vector<std::string>{"#SBATCH --array=0-2%2\n", "#SBATCH --cpus-per-task=4\n", "#SBATCH --gres=gpu:1\n", "#SBATCH --mem=8G\n",
         "#SBATCH --partition=gpu\n", "#SBATCH --time=1:00:00\n", "#SBATCH --qos=high\n",
         "#SBATCH --constraint=a100\n", "#SBATCH --exclusive\n", "cells=(0 2 3)\n",
         "cell=${cells[$SLURM_ARRAY_TASK_ID]}\n", "/cell_\"$cell\".out", "/cell_\"$cell\".err",
