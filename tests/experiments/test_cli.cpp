@@ -771,6 +771,7 @@ TEST_F(Cli, StatusSlurmAndLockedCells) {
 
   // Another process holds cell 0: a second run skips it and names the holder.
   {
+    fs::create_directories(dir_ / "results/sgrid/demo_mri/raw/resnet18/seed=0");
     FileLock held(dir_ / "results/sgrid/demo_mri/raw/resnet18/seed=0/cell.lock", false, "test");
     ASSERT_TRUE(held.held());
     held.write_owner("pid 999 on elsewhere");

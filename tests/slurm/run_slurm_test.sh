@@ -129,10 +129,10 @@ data:
   name: demo_mri
   image_size: 32
   counts:
-    train: {positive: 24, negative: 24}
-    test: {positive: 16, negative: 16}
+    train: {positive: 12, negative: 12}
+    test: {positive: 8, negative: 8}
 model: {name: resnet18}
-train: {epochs: 2, batch_size: 16, eval_batch_size: 32, workers: 1, warmup_epochs: 0}
+train: {epochs: 2, batch_size: 8, eval_batch_size: 16, workers: 1, warmup_epochs: 0}
 grid:
   method.name: [raw, autoaugment, mixup]
   seed: [0, 1]
