@@ -96,7 +96,7 @@ CONF
 export SLURM_CONF=$work/slurm.conf
 
 munged -F --socket="$work/sock/munge.socket" --key-file="$work/munge/munge.key" --log-file="$work/log/munged.log" \
-  --pid-file="$work/pids/munged.pid" --seed-file="$work/munge/seed" &
+  --pid-file="$work/pids/munged.pid" --seed-file="$work/munge/seed" >>"$work/log/munged.stdout.log" 2>&1 &
 daemon_pids+=($!)
 for _ in $(seq 1 40); do [[ -S $work/sock/munge.socket ]] && break; sleep 0.25; done
 [[ -S $work/sock/munge.socket ]] || fail "munged did not start"
@@ -152,17 +152,22 @@ report=$(sed -n 's/.* report job \([0-9]*\) (afterany:.*/\1/p' submit1.txt)
 [[ -n $array && -n $report ]] || fail "no job ids in: $(cat submit1.txt)"
 grep -q '^#SBATCH --array=0-5%2$' results/grid/slurm/array.sbatch || fail "array line: $(grep array= results/grid/slurm/array.sbatch)"
 
-# Cancel one array task while its cell runs (its lock is held, no record yet).
+# Cancel one array task while its cell runs: a cell seen starting (running now, not at the
+# first look), so that it is far from done when scancel comes.
+running_cells() {
+  "$frerec_bin" status results/grid --json |
+    json_field "' '.join(str(c['index']) for c in d['cells'] if c['state']=='running')"
+}
+at_first=" $(running_cells) "
 cancelled=""
-for _ in $(seq 1 240); do
-  running=$("$frerec_bin" status results/grid --json | json_field "' '.join(str(c['index']) for c in d['cells'] if c['state']=='running')")
-  if [[ -n $running ]]; then cancelled=${running%% *}; break; fi
-  sleep 0.5
+for _ in $(seq 1 600); do
+  for n in $(running_cells); do
+    [[ $at_first == *" $n "* ]] || { cancelled=$n; break 2; }
+  done
+  sleep 0.2
 done
-[[ -n $cancelled ]] || fail "no cell was seen running"
+[[ -n $cancelled ]] || fail "no cell was seen starting"
 task=$(json_field "d['array'].index($cancelled)" <results/grid/slurm/plan.json)
-sleep 1
-"$frerec_bin" status results/grid | grep -q "\[$cancelled\] .* running: pid " || fail "cell $cancelled finished before the cancel; cells too fast"
 say "cancelling array task ${array}_$task (cell $cancelled) mid-run"
 scancel "${array}_$task"
 wait_for_job "$array" 900
