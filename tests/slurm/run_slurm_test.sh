@@ -152,21 +152,19 @@ report=$(sed -n 's/.* report job \([0-9]*\) (afterany:.*/\1/p' submit1.txt)
 [[ -n $array && -n $report ]] || fail "no job ids in: $(cat submit1.txt)"
 grep -q '^#SBATCH --array=0-5%2$' results/grid/slurm/array.sbatch || fail "array line: $(grep array= results/grid/slurm/array.sbatch)"
 
-# Cancel one array task while its cell runs: a cell seen starting (running now, not at the
-# first look), so that it is far from done when scancel comes.
-running_cells() {
-  "$frerec_bin" status results/grid --json |
-    json_field "' '.join(str(c['index']) for c in d['cells'] if c['state']=='running')"
-}
-at_first=" $(running_cells) "
+# Cancel one array task while its cell runs: two seconds after a later cell took its lock
+# (polled on the files, which is quicker than a cell).
+mapfile -t ids < <(json_field "'\\n'.join(c['cell'] for c in d['cells'])" <results/grid/slurm/plan.json)
 cancelled=""
-for _ in $(seq 1 600); do
-  for n in $(running_cells); do
-    [[ $at_first == *" $n "* ]] || { cancelled=$n; break 2; }
+for _ in $(seq 1 6000); do
+  for n in 2 3 4 5; do
+    if [[ -f results/grid/${ids[n]}/cell.lock && ! -f results/grid/${ids[n]}/record.json ]]; then cancelled=$n; break 2; fi
   done
-  sleep 0.2
+  sleep 0.1
 done
 [[ -n $cancelled ]] || fail "no cell was seen starting"
+sleep 2
+[[ ! -f results/grid/${ids[cancelled]}/record.json ]] || fail "cell $cancelled finished within 2 s; cells too fast"
 task=$(json_field "d['array'].index($cancelled)" <results/grid/slurm/plan.json)
 say "cancelling array task ${array}_$task (cell $cancelled) mid-run"
 scancel "${array}_$task"
