@@ -51,7 +51,7 @@ cells=$("$frerec_bin" run grid.yaml --dry-run --json | /usr/bin/python3 -c 'impo
 
 all_done() {
   "$frerec_bin" --results-dir results status results/grid --json 2>/dev/null |
-    /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["counts"]["done"]==d["counts"]["total"] else 1)'
+    /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["counts"]["done"]==d["counts"]["total"] else 1)' 2>/dev/null
 }
 # Worker w: runs the grid again and again until everything is done; its current frerec's
 # pid is in pid_w for the killer.
