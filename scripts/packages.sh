@@ -1,5 +1,6 @@
 # Debian 12 packages the build, the tests and the golden-fixture scripts need.
 # Sourced by scripts/setup.sh and scripts/test.sh; installs only what is missing.
+# slurm-wlm and munge: the single-node cluster of tests/slurm/run_slurm_test.sh.
 FREREC_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libopenblas0-openmp
@@ -8,6 +9,7 @@ FREREC_PACKAGES=(
   clang-14 libclang-rt-14-dev
   chromium  # headless, for the report_in_browser test
   python3 python3-numpy python3-scipy python3-torch python3-torchvision python3-skimage python3-sklearn python3-h5py
+  slurm-wlm munge
 )
 
 frerec_install_packages() {

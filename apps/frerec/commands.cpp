@@ -14,24 +14,36 @@
 #include "framework/core/progress.h"
 #include "framework/core/registry.h"
 #include "framework/runner/plan.h"
+#include "framework/runner/record.h"
 #include "framework/runner/runner.h"
+#include "framework/runner/status.h"
 
 namespace frerec::cli {
 namespace fs = std::filesystem;
 
-int run_command(const GlobalOptions& global, const RunArgs& args) {
-  experiments::register_all();
-  // One experiment config, or a suite of them sharing one results folder.
+namespace {
+// One experiment config, or a suite of them sharing one results folder.
+std::vector<ExperimentPlan> load_plans(const std::string& config, const std::vector<std::string>& overrides,
+                                       std::string* name) {
   std::vector<ExperimentPlan> plans;
-  std::string name;
-  if (is_suite_file(args.config)) {
-    Suite suite = make_suite(args.config, args.overrides);
-    name = suite.name;
+  if (is_suite_file(config)) {
+    Suite suite = make_suite(config, overrides);
+    *name = suite.name;
     plans = std::move(suite.plans);
   } else {
-    plans.push_back(make_plan(args.config, args.overrides));
-    name = plans.front().name;
+    plans.push_back(make_plan(config, overrides));
+    *name = plans.front().name;
   }
+  return plans;
+}
+}  // namespace
+
+int run_command(const GlobalOptions& global, const RunArgs& args) {
+  experiments::register_all();
+  std::string name;
+  const std::vector<ExperimentPlan> plans = load_plans(args.config, args.overrides, &name);
+  if (!args.frozen_plan.empty()) check_frozen_plan(args.frozen_plan, plans);
+  if (args.json && !args.dry_run) throw ConfigError("run: --json lists the plan and goes with --dry-run");
   std::size_t total = 0;
   for (const auto& plan : plans) total += plan.cells.size();
   const fs::path dir = global.results_dir / name;
@@ -42,6 +54,21 @@ int run_command(const GlobalOptions& global, const RunArgs& args) {
   for (const auto& plan : plans)
     for (const auto& cell : plan.cells)
       if (!args.cell || cell.index == *args.cell) configs.push_back(&cell.config);
+  if (args.dry_run && args.json) {
+    nlohmann::json cells = nlohmann::json::array();
+    std::size_t done_count = 0;
+    for (const auto& plan : plans)
+      for (const auto& cell : plan.cells) {
+        const bool done = cell_is_done(dir / cell.id, cell.config_hash);
+        done_count += done ? 1 : 0;
+        cells.push_back({{"index", cell.index}, {"cell", cell.id}, {"kind", plan.kind},
+                         {"config_hash", cell.config_hash}, {"done", done}});
+      }
+    std::cout << json_text({{"experiment", name}, {"results_dir", dir.string()}, {"total", total},
+                            {"done", done_count}, {"cells", cells}}, 2)
+              << "\n";
+    return 0;
+  }
   if (args.dry_run) {
     if (plans.size() > 1) std::cout << fmt::format("suite '{}': {} cells -> {}\n", name, total, dir.string());
     for (const auto& plan : plans) {
@@ -77,11 +104,17 @@ int run_command(const GlobalOptions& global, const RunArgs& args) {
     summary.ran += part.ran;
     summary.skipped += part.skipped;
     summary.failed += part.failed;
+    summary.running_elsewhere += part.running_elsewhere;
     summary.failed_cells.insert(summary.failed_cells.end(), part.failed_cells.begin(), part.failed_cells.end());
+    summary.running_cells.insert(summary.running_cells.end(), part.running_cells.begin(), part.running_cells.end());
     if (args.fail_fast && part.failed > 0) break;
   }
-  std::cout << fmt::format("{}: {} ran, {} skipped (done), {} failed\n", name, summary.ran, summary.skipped,
+  std::cout << fmt::format("{}: {} ran, {} skipped (done), {}{} failed\n", name, summary.ran, summary.skipped,
+                           summary.running_elsewhere > 0
+                               ? fmt::format("{} running in another process, ", summary.running_elsewhere)
+                               : std::string(),
                            summary.failed);
+  for (const auto& running : summary.running_cells) std::cout << "  " << running << "\n";
   for (const auto& failure : summary.failed_cells) std::cerr << "  failed: " << failure << "\n";
   if (!args.cell) {
     const std::string written = experiments::build_reports(dir);
@@ -92,6 +125,47 @@ int run_command(const GlobalOptions& global, const RunArgs& args) {
     }
   }
   return summary.failed > 0 ? 1 : 0;
+}
+
+int slurm_command(const GlobalOptions& global, const SlurmArgs& args) {
+  experiments::register_all();
+  std::string name;
+  const std::vector<ExperimentPlan> plans = load_plans(args.config, args.overrides, &name);
+  std::vector<const YAML::Node*> configs;
+  for (const auto& plan : plans)
+    for (const auto& cell : plan.cells) configs.push_back(&cell.config);
+  experiments::check_datasets(configs);  // a job that cannot find its data is refused here
+  SlurmCommand command;
+  command.binary = fs::read_symlink("/proc/self/exe");
+  command.config_file = fs::absolute(args.config).lexically_normal();
+  command.overrides = args.overrides;
+  command.results_dir = fs::absolute(global.results_dir).lexically_normal();
+  command.cache_dir = fs::absolute(global.cache_dir).lexically_normal();
+  command.device = global.device;
+  const SlurmJob job = write_slurm_job(name, plans, command, args.options);
+  if (job.array_cells.empty()) {
+    std::cout << fmt::format("{}: all {} cells are done; nothing to submit (frerec report {} rebuilds the tables)\n",
+                             name, job.total_cells, (command.results_dir / name).string());
+    return 0;
+  }
+  std::cout << fmt::format("{}: {} of {} cells to run; plan {} frozen in {}\n", name, job.array_cells.size(),
+                           job.total_cells, job.plan_hash.substr(0, 12), (job.dir / "plan.json").string());
+  if (!args.submit) {
+    std::cout << "submit with:\n  bash " << job.submit_script.string() << "\nwhich runs:\n"
+              << "  array=$(sbatch --parsable " << job.array_script.string() << ")\n"
+              << "  sbatch --dependency=afterany:${array%%;*} " << job.report_script.string() << "\n";
+    return 0;
+  }
+  const auto [array_id, report_id] = submit_slurm_job(job);
+  std::cout << fmt::format("submitted array job {} ({} tasks) and report job {} (afterany:{})\n", array_id,
+                           job.array_cells.size(), report_id, array_id);
+  return 0;
+}
+
+int status_command(const GlobalOptions&, const std::string& experiment_dir, bool json) {
+  const ExperimentStatus status = experiment_status(experiment_dir);
+  std::cout << (json ? json_text(status.to_json(), 2) + "\n" : status.to_text());
+  return 0;
 }
 
 int report_command(const GlobalOptions&, const std::string& experiment_dir) {

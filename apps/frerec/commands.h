@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "experiments/commands.h"
+#include "framework/runner/slurm.h"
 
 namespace frerec::cli {
 
@@ -23,10 +24,21 @@ struct RunArgs {
   std::string config;
   std::vector<std::string> overrides;
   bool dry_run = false, fresh = false, fail_fast = false;
+  bool json = false;  // --dry-run --json: the plan as JSON
   std::optional<std::size_t> cell;
+  std::string frozen_plan;  // slurm/plan.json the config must still give (array tasks)
+};
+
+struct SlurmArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  SlurmOptions options;
+  bool submit = false;
 };
 
 int run_command(const GlobalOptions& global, const RunArgs& args);
+int slurm_command(const GlobalOptions& global, const SlurmArgs& args);
+int status_command(const GlobalOptions& global, const std::string& experiment_dir, bool json);
 int report_command(const GlobalOptions& global, const std::string& experiment_dir);
 int info_command(const GlobalOptions& global, const std::string& kind, const std::string& name,
                  const std::vector<std::string>& overrides);

@@ -74,6 +74,30 @@ int main(int argc, char** argv) {
   auto* cell_option = run->add_option("--cell", cell_index, "run only cell N of the grid (job arrays)");
   run->add_flag("--fresh", run_args.fresh, "ignore finished cells and run everything again");
   run->add_flag("--fail-fast", run_args.fail_fast, "stop at the first failed cell");
+  run->add_flag("--json", run_args.json, "with --dry-run: the plan as JSON (cells, indices, which are done)");
+  run->add_option("--frozen-plan", run_args.frozen_plan,
+                  "refuse to run unless the config still gives the plan frozen in this slurm/plan.json");
+
+  SlurmArgs slurm_args;
+  auto* slurm = app.add_subcommand("slurm", "write (and with --submit, submit) a Slurm job array for the cells still to run");
+  slurm->add_option("config", slurm_args.config, "experiment YAML")->required()->check(CLI::ExistingFile);
+  slurm->add_option("overrides", slurm_args.overrides, "key=value overrides and key=[a,b] sweeps");
+  slurm->add_option("--partition", slurm_args.options.partition, "Slurm partition");
+  slurm->add_option("--time", slurm_args.options.time, "time limit of each cell (sbatch --time, e.g. 4:00:00)");
+  slurm->add_option("--cpus-per-cell", slurm_args.options.cpus_per_cell, "CPU cores per cell (also frerec --threads)");
+  slurm->add_option("--gpus-per-cell", slurm_args.options.gpus_per_cell, "GPUs per cell (--gres=gpu:N; runs with --device cuda)");
+  slurm->add_option("--mem", slurm_args.options.mem, "memory per cell (sbatch --mem, e.g. 16G)");
+  slurm->add_option("--max-parallel", slurm_args.options.max_parallel, "at most K cells at once (array %K)");
+  slurm->add_option("--account", slurm_args.options.account, "Slurm account");
+  slurm->add_option("--extra", slurm_args.options.extra, "another #SBATCH line, e.g. --extra=--qos=high (repeatable)")
+      ->allow_extra_args(false);
+  slurm->add_flag("--submit", slurm_args.submit, "call sbatch and print the job ids (default: print the commands)");
+
+  std::string status_dir;
+  bool status_json = false;
+  auto* status = app.add_subcommand("status", "cells done, failed, running (locked) and pending of results/<experiment>");
+  status->add_option("dir", status_dir, "results/<experiment>")->required();
+  status->add_flag("--json", status_json, "print JSON");
 
   std::string report_dir;
   auto* report = app.add_subcommand("report", "rebuild the tables and figures of results/<experiment> from its records");
@@ -197,6 +221,8 @@ int main(int argc, char** argv) {
   try {
     if (run->parsed()) return run_command(global, run_args);
     if (report->parsed()) return report_command(global, report_dir);
+    if (slurm->parsed()) return slurm_command(global, slurm_args);
+    if (status->parsed()) return status_command(global, status_dir, status_json);
     if (info->parsed()) return info_command(global, info_kind, info_name, info_overrides);
     if (cache_ls->parsed()) return cache_ls_command(global);
     if (cache_clear->parsed()) return cache_clear_command(global, older_than);

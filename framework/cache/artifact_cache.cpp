@@ -1,12 +1,8 @@
 #include "framework/cache/artifact_cache.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <map>
 #include <mutex>
 #include <set>
@@ -15,6 +11,7 @@
 
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
+#include "framework/core/file_lock.h"
 #include "framework/core/hash.h"
 #include "framework/core/system_info.h"
 #include "framework/cache/hdf5_io.h"
@@ -85,33 +82,6 @@ std::string checksum_failure(const fs::path& path) {
   return "";
 }
 
-class FileLock {
- public:
-  // Waits for the lock, or with `wait` false gives up at once when another process holds
-  // it (held() is then false).
-  explicit FileLock(const fs::path& path, bool wait = true) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
-    if (fd_ < 0) throw RunError("cache: cannot open lock file '" + path.string() + "'");
-    if (::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
-      const bool busy = !wait && errno == EWOULDBLOCK;
-      ::close(fd_);
-      fd_ = -1;
-      if (!busy) throw RunError("cache: cannot lock '" + path.string() + "'");
-    }
-  }
-  ~FileLock() {
-    if (fd_ < 0) return;
-    ::flock(fd_, LOCK_UN);
-    ::close(fd_);
-  }
-  bool held() const { return fd_ >= 0; }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
-
 fs::path lock_path_for(const fs::path& artifact) {
   fs::path lock = artifact;
   return lock.replace_extension(".lock");
@@ -170,16 +140,14 @@ fs::path ArtifactCache::get_or_build(const ArtifactKey& key, const std::function
     return path;
   }
   fs::create_directories(path.parent_path());
-  FileLock lock(lock_path_for(path));
+  FileLock lock(lock_path_for(path), true, "cache");
   // Another writer may have finished while we waited for the lock.
   std::string reason = invalid_reason(path, key);
   if (reason.empty()) reason = checksum_failure(path);
   if (reason.empty()) return path;
-  if (reason != "missing") {
-    spdlog::warn("cache: artifact {} ({}) is {}; rebuilding it", path.string(), key.kind, reason);
-    std::error_code ec;
-    fs::remove(path, ec);
-  }
+  // The bad file stays until the rename replaces it, so a reader of this path sees the old
+  // file or the new one, never none (readers check validity and wait on the lock).
+  if (reason != "missing") spdlog::warn("cache: artifact {} ({}) is {}; rebuilding it", path.string(), key.kind, reason);
   const fs::path temporary = temporary_path_for(path);
   try {
     build(temporary);
@@ -240,7 +208,7 @@ std::size_t ArtifactCache::clear(std::chrono::seconds older_than, std::size_t* i
   // Under the writer's lock, so a build in progress (its temporary) and the artifact it is
   // about to commit are left alone; their count goes to *in_use.
   for (const auto& [artifact, files] : doomed) {
-    const FileLock lock(lock_path_for(artifact), false);
+    const FileLock lock(lock_path_for(artifact), false, "cache");
     if (!lock.held()) {
       if (in_use) *in_use += files.size();
       continue;

@@ -9,6 +9,12 @@
 // frerec_complete = 1 (written last). A file that fails to open, lacks
 // frerec_complete, or whose attributes disagree with the key is stale or corrupt: it is
 // reported as a warning and rebuilt, never trusted.
+//
+// Many processes (run_parallel.sh workers, Slurm array tasks on a shared file system) may
+// ask for one entry at once: the first takes the entry's lock and builds, the others wait
+// on the lock and then find the finished file. Readers of a valid entry take no lock: an
+// entry only ever appears or changes by rename, so a reader opens a complete file, old or
+// new, never a half-written one (tests/framework/test_cache.cpp, concurrent processes).
 #pragma once
 
 #include <chrono>

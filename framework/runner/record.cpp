@@ -116,7 +116,7 @@ std::vector<nlohmann::json> collect_records(const fs::path& experiment_dir, std:
   return records;
 }
 
-std::map<std::string, std::string> planned_config_hashes(const fs::path& experiment_dir) {
+std::vector<fs::path> plan_listing_files(const fs::path& experiment_dir) {
   std::vector<std::pair<fs::file_time_type, fs::path>> listings;
   std::error_code ec;
   for (const auto& item : fs::directory_iterator(experiment_dir, ec)) {
@@ -124,9 +124,15 @@ std::map<std::string, std::string> planned_config_hashes(const fs::path& experim
     if (item.is_regular_file() && name.rfind("plan", 0) == 0 && item.path().extension() == ".json")
       listings.emplace_back(item.last_write_time(), item.path());
   }
-  std::sort(listings.begin(), listings.end());  // oldest first: newer listings overwrite
+  std::sort(listings.begin(), listings.end());
+  std::vector<fs::path> files;
+  for (const auto& listing : listings) files.push_back(listing.second);
+  return files;
+}
+
+std::map<std::string, std::string> planned_config_hashes(const fs::path& experiment_dir) {
   std::map<std::string, std::string> hashes;
-  for (const auto& [time, path] : listings) {
+  for (const auto& path : plan_listing_files(experiment_dir)) {  // oldest first: newer listings overwrite
     const auto plan = read_json_file(path);
     if (!plan || !plan->is_object() || !plan->contains("cells") || !(*plan)["cells"].is_array()) continue;
     for (const auto& cell : (*plan)["cells"])

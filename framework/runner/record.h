@@ -38,6 +38,8 @@ std::vector<nlohmann::json> collect_records(const std::filesystem::path& experim
 // `run` writes into results/<experiment>/ (one per part of a suite; where two listings name
 // the same cell, the more recently written one wins). Empty when there are no listings.
 std::map<std::string, std::string> planned_config_hashes(const std::filesystem::path& experiment_dir);
+// The plan*.json listings at the top of results/<experiment>/, oldest first.
+std::vector<std::filesystem::path> plan_listing_files(const std::filesystem::path& experiment_dir);
 
 
 }  // namespace frerec

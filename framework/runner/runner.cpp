@@ -6,10 +6,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
+#include <thread>
 
 #include "framework/config/loader.h"
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
+#include "framework/core/file_lock.h"
 #include "framework/core/hash.h"
 #include "framework/core/progress.h"
 #include "framework/runner/experiment.h"
@@ -71,7 +74,45 @@ nlohmann::json coordinates_json(const Cell& cell) {
   return coordinates;
 }
 
+// The cell's lock, or null when another process holds it. A few short retries, so that the
+// instant probe of `frerec status` (a shared lock) is not mistaken for a running worker.
+std::unique_ptr<FileLock> lock_cell(const fs::path& dir) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto lock = std::make_unique<FileLock>(dir / kCellLockFile, false, "runner");
+    if (lock->held()) {
+      lock->write_owner(lock_owner_text());
+      return lock;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+std::string cell_lock_owner(const fs::path& dir) {
+  std::string owner;
+  try {
+    owner = read_file(dir / kCellLockFile);
+  } catch (const std::exception&) {
+  }
+  while (!owner.empty() && (owner.back() == '\n' || owner.back() == '\r')) owner.pop_back();
+  return owner.empty() ? "pid unknown" : owner;
+}
+
+nlohmann::json plan_listing(const ExperimentPlan& plan) {
+  nlohmann::json listing = nlohmann::json::array();
+  for (const auto& cell : plan.cells)
+    listing.push_back({{"index", cell.index}, {"cell", cell.id}, {"config_hash", cell.config_hash},
+                       {"coordinates", coordinates_json(cell)}});
+  return {{"experiment", plan.name}, {"kind", plan.kind}, {"config_file", plan.config_file.string()},
+          {"overrides", plan.overrides}, {"cells", listing}};
+}
+
+void write_plan_listing(const ExperimentPlan& plan, const fs::path& experiment_dir) {
+  fs::create_directories(experiment_dir);
+  write_json_atomic(experiment_dir / plan.listing_file, plan_listing(plan));
+}
 
 RunSummary run_plan(const ExperimentPlan& plan, const RunOptions& options, RunContext& run) {
   RunSummary summary;
@@ -95,14 +136,7 @@ RunSummary run_plan(const ExperimentPlan& plan, const RunOptions& options, RunCo
   // Temporaries of a killed run at the top (plan listings); a minute old, so that a live
   // writer on another machine of a shared folder is never touched.
   remove_stale_temporaries(root, false, std::chrono::seconds(60));
-  // The plan itself, for `frerec report` and for people.
-  nlohmann::json listing = nlohmann::json::array();
-  for (const auto& cell : plan.cells)
-    listing.push_back({{"index", cell.index}, {"cell", cell.id}, {"config_hash", cell.config_hash},
-                       {"coordinates", coordinates_json(cell)}});
-  write_json_atomic(root / plan.listing_file, {{"experiment", plan.name}, {"kind", plan.kind},
-                                         {"config_file", plan.config_file.string()},
-                                         {"overrides", plan.overrides}, {"cells", listing}});
+  write_plan_listing(plan, root);
 
   std::vector<const Cell*> pending;
   for (const Cell* cell : todo) {
@@ -124,6 +158,22 @@ RunSummary run_plan(const ExperimentPlan& plan, const RunOptions& options, RunCo
   for (const Cell* cell : pending) {
     const fs::path dir = root / cell->id;
     fs::create_directories(dir);
+    const std::unique_ptr<FileLock> cell_lock = lock_cell(dir);
+    if (!cell_lock) {
+      ++summary.running_elsewhere;
+      summary.running_cells.push_back(
+          fmt::format("cell {} is running in another process ({})", cell->index, cell_lock_owner(dir)));
+      spdlog::warn("{}: skipped", summary.running_cells.back());
+      overall.advance();
+      continue;
+    }
+    // Another worker may have finished the cell since the listing above.
+    if (!options.fresh && cell_is_done(dir, cell->config_hash)) {
+      ++summary.skipped;
+      spdlog::info("cell [{}] {}: finished by another process meanwhile, skipped", cell->index, cell->id);
+      overall.advance();
+      continue;
+    }
     // What a killed earlier run of this cell was writing (the cell is ours now).
     if (const std::size_t stale = remove_stale_temporaries(dir))
       spdlog::info("cell [{}]: removed {} temporary file{} left by a killed run", cell->index, stale,

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "framework/core/atomic_file.h"
+#include "framework/core/file_lock.h"
 #include "framework/io/csv.h"
 #include "framework/io/image_io.h"
 
@@ -830,6 +831,96 @@ TEST_F(Cli, InfoShowsFullKeyPathsAndWrittenDefaults) {
     EXPECT_EQ(r.code, 2) << args << "\n" << r.output;
     EXPECT_NE(r.output.find(expected), std::string::npos) << args << "\n" << r.output;
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+}
+
+// Many workers and Slurm from the command line: the JSON plan, a cell locked by another
+// process, `frerec status`, `frerec slurm` with and without --submit (a stand-in sbatch on
+// PATH), an array task run by its script, a refused edited config, and bad options.
+TEST_F(Cli, StatusSlurmAndLockedCells) {
+  write("sgrid.yaml", std::string(kTinyBase) + "grid:\n  method.name: [raw]\n  seed: [0, 1]\n");
+  Result r = frerec("run sgrid.yaml --dry-run --json", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto plan = nlohmann::json::parse(r.output);
+  EXPECT_EQ(plan["total"], 2);
+  EXPECT_EQ(plan["results_dir"], "results/sgrid");
+  EXPECT_EQ(plan["cells"][1]["cell"], "demo_mri/raw/resnet18/seed=1");
+  EXPECT_EQ(plan["cells"][1]["done"], false);
+  r = frerec("status results/sgrid", dir_);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("is not a results folder"), std::string::npos) << r.output;
+
+  r = frerec("slurm sgrid.yaml --max-parallel 1 --time 0:10:00", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("sgrid: 2 of 2 cells to run"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("sbatch --dependency=afterany:${array%%;*} "), std::string::npos) << r.output;
+  const fs::path slurm = dir_ / "results/sgrid/slurm";
+  for (const char* file : {"plan.json", "array.sbatch", "report.sbatch", "submit.sh", "frerec"})
+    EXPECT_TRUE(fs::exists(slurm / file)) << file;
+  EXPECT_NE(read_file(slurm / "array.sbatch").find("#SBATCH --array=0-1%1\n"), std::string::npos);
+  r = frerec("status results/sgrid", dir_);
+  EXPECT_NE(r.output.find("sgrid: 2 cells: 0 done, 0 failed, 0 running, 2 pending"), std::string::npos) << r.output;
+
+  // An array task, run by its script as Slurm would: cell 1 (task 1), logs appended per cell.
+  const std::string task = "cd '" + dir_.string() + "' && SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_JOB_ID=7 bash " +
+                           (slurm / "array.sbatch").string();
+  ASSERT_EQ(std::system(task.c_str()), 0) << read_file(slurm / "logs/cell_1.err");
+  EXPECT_NE(read_file(slurm / "logs/cell_1.out").find("job 7_1 on "), std::string::npos);
+  r = frerec("status results/sgrid --json", dir_);
+  const auto status = nlohmann::json::parse(r.output);
+  EXPECT_EQ(status["counts"]["done"], 1) << r.output;
+  EXPECT_EQ(status["cells"][1]["state"], "done") << r.output;
+
+  // Another process holds cell 0: a second run skips it and names the holder.
+  {
+    fs::create_directories(dir_ / "results/sgrid/demo_mri/raw/resnet18/seed=0");
+    FileLock held(dir_ / "results/sgrid/demo_mri/raw/resnet18/seed=0/cell.lock", false, "test");
+    ASSERT_TRUE(held.held());
+    held.write_owner("pid 999 on elsewhere");
+    r = frerec("run sgrid.yaml", dir_);
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("0 ran, 1 skipped (done), 1 running in another process, 0 failed"), std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("cell 0 is running in another process (pid 999 on elsewhere)"), std::string::npos)
+        << r.output;
+    r = frerec("status results/sgrid", dir_);
+    EXPECT_NE(r.output.find("[0] demo_mri/raw/resnet18/seed=0  running: pid 999 on elsewhere"), std::string::npos)
+        << r.output;
+  }
+
+  // --submit with a stand-in sbatch: job ids parsed, the report job depends on the array.
+  write("bin/sbatch", "#!/bin/sh\necho \"$@\" >> \"" + (dir_ / "sbatch_calls.txt").string() +
+                          "\"\nif [ -f \"" + (dir_ / "fail_sbatch").string() +
+                          "\" ]; then echo 'sbatch: error: invalid partition specified: nope' >&2; exit 1; fi\n"
+                          "n=$(wc -l < \"" + (dir_ / "sbatch_calls.txt").string() + "\")\necho \"$((4240 + n));cluster\"\n");
+  fs::permissions(dir_ / "bin/sbatch", fs::perms::owner_all);
+  const std::string path = std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin";
+  setenv("PATH", ((dir_ / "bin").string() + ":" + path).c_str(), 1);
+  r = frerec("slurm sgrid.yaml --submit", dir_);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("sgrid: 1 of 2 cells to run"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("submitted array job 4241 (1 tasks) and report job 4242 (afterany:4241)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(read_file(dir_ / "sbatch_calls.txt").find("--parsable --dependency=afterany:4241 "), std::string::npos);
+  write("fail_sbatch", "");
+  r = frerec("slurm sgrid.yaml --submit --partition nope", dir_);
+  setenv("PATH", path.c_str(), 1);
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("frerec: error: slurm: sbatch failed (exit 1): sbatch: error: invalid partition"),
+            std::string::npos)
+      << r.output;
+
+  // An edited config is refused by the array task, naming both hashes; bad options are one line.
+  write("sgrid.yaml", std::string(kTinyBase) + "grid:\n  method.name: [raw]\n  seed: [0, 1, 2]\n");
+  r = frerec("run sgrid.yaml --cell 0 --frozen-plan results/sgrid/slurm/plan.json", dir_);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("the config changed after `frerec slurm` froze the plan"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(json(slurm / "plan.json")["config_hash"].get<std::string>()), std::string::npos) << r.output;
+  for (const std::string& bad : std::vector<std::string>{"--cpus-per-cell 0", "--max-parallel -1", "--partition 'a b'", "--extra=\"$(printf 'a\\nb')\""}) {
+    r = frerec("slurm sgrid.yaml " + bad, dir_);
+    EXPECT_EQ(r.code, 2) << bad << "\n" << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << bad << "\n" << r.output;
   }
 }
 

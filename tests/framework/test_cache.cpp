@@ -2,7 +2,13 @@
 // corrupt files with a warning, and stay readable from Python (h5py).
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <fstream>
 #include <sstream>
 
@@ -215,6 +221,98 @@ TEST(ArtifactCache, ReadableWithH5py) {
   ASSERT_EQ(std::system(("/usr/bin/python3 " + script + " " + path.string() + " > " + out).c_str()), 0);
   EXPECT_EQ(testing::read_text(out),
             "kind=retrieval complete=1 params=r=0.5\nscores=[1.5, 2.5, 3.5]\nindices=[2, 0, 1]\nids=['a', 'b', 'c']\n");
+}
+
+
+// Several processes ask for one entry at once (run_parallel.sh workers, array tasks sharing
+// a cache): exactly one builds, all get the complete artifact, and a reader polling the
+// entry's path while it is being built never finds a half-written file there. Then the
+// entry is corrupted and the processes race again: one rebuilds, all read the new file.
+TEST(ArtifactCache, ConcurrentProcessesBuildOnceAndNeverReadAHalfWrittenEntry) {
+  TempDir dir;
+  const auto cache_dir = dir / "cache";
+  const auto builds = dir / "builds.txt";
+  const std::vector<float> expected = {4, 5, 6};
+  // A slow builder: writes part of the file, waits, then the rest; logs each build.
+  auto slow_build = [&](const std::filesystem::path& tmp) {
+    std::ofstream(builds, std::ios::app) << getpid() << "\n";
+    h5::File file(tmp, "w");
+    h5::write_array<float>(file, "scores", expected, {3});
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    h5::write_array<std::int64_t>(file, "indices", {2, 0, 1}, {3});
+  };
+  auto race = [&](int processes, bool poll) {
+    int start[2];
+    ASSERT_EQ(pipe(start), 0);
+    std::vector<pid_t> children;
+    for (int i = 0; i < processes; ++i) {
+      const pid_t child = fork();
+      ASSERT_GE(child, 0);
+      if (child == 0) {
+        close(start[1]);
+        char byte;
+        [[maybe_unused]] const auto n = read(start[0], &byte, 1);  // returns at EOF: all start together
+        try {
+          ArtifactCache cache(cache_dir);
+          const auto path = cache.get_or_build(key(), slow_build);
+          const h5::File file(path, "r");
+          const bool ok = h5::read_array<float>(file, "scores") == expected &&
+                          h5::read_array<std::int64_t>(file, "indices") == std::vector<std::int64_t>{2, 0, 1};
+          _exit(ok ? 0 : 1);
+        } catch (...) {
+          _exit(2);
+        }
+      }
+      children.push_back(child);
+    }
+    // The poller: whatever file sits at the entry's path is complete.
+    const pid_t poller = poll ? fork() : -1;
+    if (poller == 0) {
+      close(start[1]);
+      char byte;
+      [[maybe_unused]] const auto n = read(start[0], &byte, 1);
+      const ArtifactCache cache(cache_dir);
+      const auto path = cache.path_for(key());
+      int checks = 0;
+      for (const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+           std::chrono::steady_clock::now() < end;) {
+        if (std::filesystem::exists(path)) {
+          if (read_h5_string_attribute(path, "frerec_complete") != "1") _exit(3);
+          ++checks;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      _exit(checks > 0 ? 0 : 4);
+    }
+    close(start[0]);
+    close(start[1]);
+    for (const pid_t child : children) {
+      int status = 0;
+      waitpid(child, &status, 0);
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "worker status " << status;
+    }
+    if (poll) {
+      int status = 0;
+      waitpid(poller, &status, 0);
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "poller status " << status;
+    }
+  };
+  race(6, true);
+  const std::string first = testing::read_text(builds);
+  EXPECT_EQ(std::count(first.begin(), first.end(), '\n'), 1) << first;
+  ArtifactCache cache(cache_dir);
+  ASSERT_TRUE(cache.is_valid(key()));
+  // Corrupt the entry (cut in half); the next race rebuilds it exactly once.
+  const auto path = cache.path_for(key());
+  const auto size = std::filesystem::file_size(path);
+  std::filesystem::resize_file(path, size / 2);
+  EXPECT_FALSE(cache.is_valid(key()));
+  race(4, false);
+  const std::string log = testing::read_text(builds);
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 2) << log;
+  EXPECT_TRUE(cache.is_valid(key()));
+  for (const auto& item : std::filesystem::directory_iterator(path.parent_path()))
+    EXPECT_EQ(item.path().filename().string().find(".tmp."), std::string::npos) << item.path();
 }
 
 }  // namespace
