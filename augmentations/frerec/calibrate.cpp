@@ -12,7 +12,14 @@
 #include "augmentations/frerec/shr.h"
 #include "framework/config/interpolation.h"
 #include "framework/config/loader.h"
+#include "framework/cache/artifact_cache.h"
+#include "framework/cache/hdf5_io.h"
+#include "framework/cache/image_store_h5.h"
 #include "framework/core/atomic_file.h"
+#include "framework/core/hash.h"
+#include "framework/core/progress.h"
+#include "framework/io/image_io.h"
+#include "framework/spectral/parallel.h"
 #include "framework/core/error.h"
 #include "framework/io/image_folder.h"
 #include "framework/metrics/metrics.h"
@@ -24,20 +31,119 @@ namespace frerec::pipeline {
 namespace fs = std::filesystem;
 using io::ImageFolder;
 using io::image_folder_output_names;
-using io::read_image_folder;
-using io::require_same_shapes;
-using io::write_image_folder;
 
 namespace {
 
-nlohmann::json quality_summary(const std::vector<Image>& reference, const std::vector<Image>& test) {
+constexpr const char* kOneSize =
+    "calibrate works at one size (resize the folders to one size first, e.g. with `frerec datasets export` or your "
+    "generator's output size)";
+
+nlohmann::json quality_summary(const ImageStore& reference, const ImageStore& test, int threads) {
   double psnr = 0, ssim = 0;
-  for (std::size_t i = 0; i < reference.size(); ++i) {
-    psnr += metrics::psnr(reference[i], test[i]);
-    ssim += spectral::ssim(reference[i], test[i]);
-  }
+  for_each_chunk(reference, reference.chunk_images() / 2, [&](std::size_t first, const std::vector<Image>& chunk) {
+    const std::vector<Image> other = test.read_range(first, first + chunk.size());
+    std::vector<double> p(chunk.size()), q(chunk.size());
+    spectral::parallel_for(chunk.size(), threads, [&](std::size_t i) {
+      p[i] = metrics::psnr(chunk[i], other[i]);
+      q[i] = spectral::ssim(chunk[i], other[i]);
+    });
+    for (std::size_t i = 0; i < chunk.size(); ++i) {  // summed in image order: thread-count independent
+      psnr += p[i];
+      ssim += q[i];
+    }
+  });
   const double n = static_cast<double>(std::max<std::size_t>(1, reference.size()));
   return {{"psnr_mean", psnr / n}, {"ssim_mean", ssim / n}};
+}
+
+// A folder's images decoded chunk by chunk into an HDF5 store in the artifact cache (kind
+// "folder", keyed by the relative names, sizes and modification times of its files and the
+// channel count), with the names and file bit depths beside them. DR scale (27,000 × 224²
+// RGB) is never held whole: memory is one chunk. Errors as read_image_folder's: unreadable
+// files (counted, the first named) and images of different shapes (the first two named).
+struct IndexedFolder {
+  std::vector<std::string> names;
+  std::vector<int> bit_depths;
+  std::unique_ptr<H5ImageStore> images;
+};
+
+IndexedFolder index_folder(const fs::path& root, const std::string& what, int channels, ArtifactCache& cache,
+                           int threads) {
+  if (!fs::is_directory(root)) throw ConfigError(fmt::format("{}: '{}' is not a folder", what, root.string()));
+  const auto paths = io::list_images(root, true);
+  if (paths.empty()) throw RunError(fmt::format("{}: no images (.png .jpg .jpeg .bmp .tif) in '{}'", what, root.string()));
+  Hasher listing;
+  for (const auto& path : paths) {
+    std::error_code ec;
+    const auto size = fs::file_size(path, ec);
+    const auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
+    listing.update(fs::relative(path, root).generic_string() + ";" + std::to_string(size) + ";" +
+                   std::to_string(mtime) + "\n");
+  }
+  const ArtifactKey key{"folder", listing.hex(), fmt::format("channels={}", channels), "1"};
+  const fs::path path = cache.get_or_build(key, [&](const fs::path& tmp) {
+    io::ReadOptions options;
+    options.channels = channels;
+    std::vector<std::string> names, problems;
+    std::vector<std::int32_t> depths;
+    std::unique_ptr<H5ImageWriter> writer;
+    Image first_shape;
+    std::string first_name;
+    const std::size_t chunk = 64;
+    Progress bar(what, paths.size(), false);
+    for (std::size_t b = 0; b < paths.size(); b += chunk) {
+      const std::size_t e = std::min(paths.size(), b + chunk);
+      std::vector<io::DecodedImage> decoded(e - b);
+      std::vector<std::string> errors(e - b);
+      spectral::parallel_for(e - b, threads, [&](std::size_t i) {
+        try {
+          decoded[i] = io::read_image(paths[b + i], options);
+        } catch (const RunError& error) {
+          errors[i] = error.what();
+        }
+      });
+      std::vector<Image> good;
+      for (std::size_t i = 0; i < e - b; ++i) {
+        if (!errors[i].empty()) {
+          problems.push_back(errors[i]);
+          continue;
+        }
+        const std::string name = fs::relative(paths[b + i], root).generic_string();
+        Image& image = decoded[i].image;
+        if (!writer) {
+          first_shape = Image(image.channels, image.height, image.width);
+          first_name = name;
+          writer = std::make_unique<H5ImageWriter>(tmp, image.channels, image.height, image.width);
+        } else if (!image.same_shape(first_shape)) {
+          throw ConfigError(fmt::format("{}: images of different shapes: '{}' is {}x{}x{} but '{}' is {}x{}x{}; {}", what,
+                                        first_name, first_shape.channels, first_shape.height, first_shape.width, name,
+                                        image.channels, image.height, image.width, kOneSize));
+        }
+        names.push_back(name);
+        depths.push_back(decoded[i].bit_depth);
+        good.push_back(std::move(image));
+      }
+      if (writer) writer->append(good);
+      bar.set(e);
+    }
+    bar.finish();
+    if (!problems.empty())
+      throw RunError(fmt::format("{}: {} unreadable image{} in '{}', first: {}", what, problems.size(),
+                                 problems.size() == 1 ? "" : "s", root.string(), problems.front()));
+    writer->close();
+    h5::File file(tmp, "a");
+    h5::write_strings(file, "names", names);
+    h5::write_array<std::int32_t>(file, "bit_depths", depths, {depths.size()});
+  });
+  IndexedFolder folder;
+  {
+    h5::File file(path, "r");
+    folder.names = h5::read_strings(file, "names");
+    const auto depths = h5::read_array<std::int32_t>(file, "bit_depths");
+    folder.bit_depths.assign(depths.begin(), depths.end());
+  }
+  folder.images = std::make_unique<H5ImageStore>(path);
+  return folder;
 }
 
 // `path` absolute, with symlinks, '.', '..' and a trailing '/' resolved as far as it exists.
@@ -113,7 +219,7 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
   config::resolve_interpolations(root, provenance);
   const config::Schema full = frerec_schema(true);
   config::Schema schema;
-  for (const char* key : {"shr", "dae", "dae_val_images"}) {
+  for (const char* key : {"shr", "dae", "dae_val_images", "dae_train_images"}) {
     const config::Field* f = full.find(key);
     if (f->type == config::Type::kMap)
       schema.add_map(f->name, *f->sub, f->doc);
@@ -128,12 +234,18 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
   const shr::ShrOptions& options = settings.shr;
 
   const auto t0 = std::chrono::steady_clock::now();
-  const ImageFolder synthetic = read_image_folder(args.synthetic, "--synthetic");
-  const int channels = synthetic.images.front().channels;
-  const ImageFolder real = read_image_folder(args.real, "--real", channels);
-  require_same_shapes(real, "--real", synthetic, "--synthetic",
-                      "calibrate works at one size (resize the folders to one size first, e.g. with `frerec "
-                      "datasets export` or your generator's output size)");
+  std::unique_ptr<ArtifactCache> own_cache;
+  ArtifactCache& cache = run.cache ? *run.cache : *(own_cache = std::make_unique<ArtifactCache>(run.cache_dir));
+  const IndexedFolder synthetic = index_folder(args.synthetic, "--synthetic", 0, cache, run.threads);
+  const int channels = synthetic.images->channels();
+  const IndexedFolder real = index_folder(args.real, "--real", channels, cache, run.threads);
+  if (real.images->height() != synthetic.images->height() || real.images->width() != synthetic.images->width() ||
+      real.images->channels() != channels)
+    throw ConfigError(fmt::format("--real images are {}x{}x{} ('{}') but --synthetic images are {}x{}x{} ('{}'): sizes "
+                                  "and channel counts must match; {}",
+                                  real.images->channels(), real.images->height(), real.images->width(),
+                                  real.names.front(), channels, synthetic.images->height(), synthetic.images->width(),
+                                  synthetic.names.front(), kOneSize));
   const std::vector<std::string> outputs = image_folder_output_names(synthetic.names);
   require_safe_output(args, outputs);
   // The manifest first: it marks the output names as ours should this run be interrupted.
@@ -141,8 +253,8 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
   for (std::size_t i = 0; i < outputs.size(); ++i)
     manifest.push_back({{"input", synthetic.names[i]}, {"output", outputs[i]}, {"bit_depth", synthetic.bit_depths[i]}});
   write_json_atomic(args.out / "manifest.json", manifest);
-  spdlog::info("calibrate: {} synthetic and {} real images of {}x{}x{}, stage {}", synthetic.images.size(),
-               real.images.size(), channels, real.images.front().height, real.images.front().width, args.stage);
+  spdlog::info("calibrate: {} synthetic and {} real images of {}x{}x{}, stage {}", synthetic.images->size(),
+               real.images->size(), channels, real.images->height(), real.images->width(), args.stage);
   nlohmann::json timings;
 
   fs::path checkpoint;
@@ -152,7 +264,7 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
       checkpoint = args.checkpoint;
       spdlog::info("calibrate: using the auto-encoder {}", checkpoint.string());
     } else {
-      checkpoint = trained_dae(real.images, settings, run);
+      checkpoint = trained_dae(*real.images, settings, run);
       const fs::path keep = args.checkpoint.empty() ? args.out / "dae_checkpoint.pt" : args.checkpoint;
       fs::create_directories(keep.parent_path().empty() ? fs::path(".") : keep.parent_path());
       write_file_atomic(keep, read_file(checkpoint));
@@ -181,12 +293,20 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
     }
   }
   const auto t = std::chrono::steady_clock::now();
-  const std::vector<Image> output = calibrate(synthetic.images, real.images, settings, checkpoint, false, 0, run);
+  const H5ImageStore output(
+      calibrate_to_store(*synthetic.images, *real.images, settings, checkpoint, false, 0, run));
   timings["calibration_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 
-  const auto written = write_image_folder(args.out, synthetic, output);
-  const auto gap_before = spectral::spectral_gap(real.images, synthetic.images, run.threads, options.ratio);
-  const auto gap_after = spectral::spectral_gap(real.images, output, run.threads, options.ratio);
+  // Written chunk by chunk under the output names, at each input's bit depth.
+  for_each_chunk(output, output.chunk_images(), [&](std::size_t first, const std::vector<Image>& chunk) {
+    io::write_images_as(args.out, outputs, synthetic.bit_depths, first, chunk);
+  });
+  const std::vector<std::string>& written = outputs;
+  const auto real_profile = spectral::mean_azimuthal_profile(*real.images, run.threads);
+  const auto gap_before =
+      spectral::spectral_gap(real_profile, spectral::mean_azimuthal_profile(*synthetic.images, run.threads), options.ratio);
+  const auto gap_after =
+      spectral::spectral_gap(real_profile, spectral::mean_azimuthal_profile(output, run.threads), options.ratio);
   timings["total_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   nlohmann::json summary = {
       {"stage", args.stage},
@@ -197,14 +317,14 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
       {"checkpoint", checkpoint.string()},
       {"spectral_gap", {{"before", {{"high_band", gap_before.high_band}, {"all_radii", gap_before.all_radii}}},
                         {"after", {{"high_band", gap_after.high_band}, {"all_radii", gap_after.all_radii}}}}},
-      {"output_vs_input", quality_summary(synthetic.images, output)},
+      {"output_vs_input", quality_summary(*synthetic.images, output, run.threads)},
       {"dae_learning_curve", curve},
       {"timings", timings},
       {"environment", environment_json(run.threads, run.device)}};
   write_json_atomic(args.out / "calibration.json", summary);
   std::string md = fmt::format("# FreRec calibration ({})\n\n", args.stage);
   md += fmt::format("- synthetic: `{}` ({} images)\n- real reference: `{}` ({} images)\n- SHR: `{}`\n{}\n",
-                    args.synthetic.string(), written.size(), args.real.string(), real.images.size(), options.canonical(),
+                    args.synthetic.string(), written.size(), args.real.string(), real.images->size(), options.canonical(),
                     checkpoint.empty() ? "" : "- RHM auto-encoder: `" + checkpoint.string() + "`\n");
   md += "| | spectral gap (high band) | spectral gap (all radii) |\n|---|---:|---:|\n";
   md += fmt::format("| before | {:.4f} | {:.4f} |\n| after | {:.4f} | {:.4f} |\n\n", gap_before.high_band,

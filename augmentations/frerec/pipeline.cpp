@@ -12,6 +12,7 @@
 #include "augmentations/frerec/retrieval_cache.h"
 #include "framework/cache/artifact_cache.h"
 #include "framework/cache/hdf5_io.h"
+#include "framework/cache/image_store_h5.h"
 #include "framework/config/loader.h"
 #include "framework/core/atomic_file.h"
 #include "framework/core/error.h"
@@ -20,6 +21,7 @@
 #include "framework/metrics/metrics.h"
 #include "framework/spectral/spectrum.h"
 #include "framework/spectral/ssim.h"
+#include "framework/spectral/validate.h"
 #include "augmentations/frerec/rhm.h"
 
 namespace frerec::pipeline {
@@ -55,6 +57,11 @@ config::Schema frerec_schema(bool fesa) {
                          "sets to calibrate: synthetic, real_train, real_val, real_test (the paper: \"all training "
                          "and testing samples, synthetic and real\")");
   schema.add_int("dae_val_images", 32, "real training images held out from DAE training to validate it", 1);
+  schema.add_int("dae_train_images", -1,
+                 "the auto-encoder trains and validates on the first N real training images only (-1: all); SHR's "
+                 "neighbours still come from every real image. Its leave-one-out retrieval costs N x (all real) SSIM "
+                 "pairs: at DR scale (27,000 real) on a few CPU cores, a few thousand keeps it to hours",
+                 -1);
   schema.add_string("randomness", "per_cell",
                     "FreRec's own randomness (SHR's ε draws, the auto-encoder's initialisation and sampling): "
                     "per_cell adds the cell's seed to shr.seed and dae.seed, so seeds vary it; fixed keeps them",
@@ -74,6 +81,10 @@ FreRecSettings frerec_settings_from(const config::Params& params, FreRecStage st
       throw ConfigError(fmt::format("{}: '{}' is not a set (synthetic, real_train, real_val, real_test)",
                                     params.full_key("apply_to"), set));
   settings.dae_val_images = params.get<int>("dae_val_images");
+  settings.dae_train_images = static_cast<int>(params.get_or<long>("dae_train_images", -1));
+  if (settings.dae_train_images == 0 || settings.dae_train_images == 1)
+    throw ConfigError(fmt::format("{}: {} must be -1 (all) or at least 2", params.full_key("dae_train_images"),
+                                  settings.dae_train_images));
   settings.per_cell_randomness = params.get_or<std::string>("randomness", "per_cell") == "per_cell";
   return settings;
 }
@@ -93,15 +104,29 @@ FreRecSettings settings_for_cell(const FreRecSettings& settings, std::uint64_t c
   return out;
 }
 
+namespace {
+void hash_image(Hasher& hasher, const Image& image) {
+  const std::int32_t shape[3] = {image.channels, image.height, image.width};
+  hasher.update(shape, sizeof(shape));
+  hasher.update(image.data.data(), image.data.size() * sizeof(float));
+}
+}  // namespace
+
 std::string images_fingerprint(const std::vector<Image>& images) {
   Hasher hasher;
   const std::uint64_t n = images.size();
   hasher.update_pod(n);
-  for (const auto& image : images) {
-    const std::int32_t shape[3] = {image.channels, image.height, image.width};
-    hasher.update(shape, sizeof(shape));
-    hasher.update(image.data.data(), image.data.size() * sizeof(float));
-  }
+  for (const auto& image : images) hash_image(hasher, image);
+  return hasher.hex();
+}
+
+std::string images_fingerprint(const ImageStore& images) {
+  Hasher hasher;
+  const std::uint64_t n = images.size();
+  hasher.update_pod(n);
+  for_each_chunk(images, images.chunk_images(), [&](std::size_t, const std::vector<Image>& chunk) {
+    for (const auto& image : chunk) hash_image(hasher, image);
+  });
   return hasher.hex();
 }
 
@@ -113,13 +138,19 @@ ArtifactCache& cache_of(const RunContext& run, std::unique_ptr<ArtifactCache>& o
   return *own;
 }
 
-// Per-image neighbour statistics for SHR with a cached retrieval.
-std::vector<Image> shr_images(const std::vector<Image>& images, const std::vector<Image>& real,
-                              const shr::ShrOptions& options, bool leave_one_out, std::uint64_t index_offset,
-                              const RunContext& run) {
+// SHR of `images` chunk by chunk (cached retrieval, neighbour statistics computed once),
+// each chunk handed to `sink` in order.
+void shr_chunks(const ImageStore& images, const ImageStore& real, const shr::ShrOptions& options, bool leave_one_out,
+                std::uint64_t index_offset, const RunContext& run, const shr::ImageSink& sink) {
   const auto neighbours =
       cached_retrieval(images, real, shr::retrieval_options(options, run.threads, leave_one_out), run);
-  return shr::shr_batch(images, real, neighbours, options, run.threads, index_offset);
+  const auto stats = shr::high_frequency_stats(real, options, run.threads);
+  shr::shr_stream(images, real, stats, neighbours, options, run.threads, index_offset, sink);
+}
+
+// A shared_ptr that does not own (the store outlives the training that reads it).
+std::shared_ptr<const ImageStore> borrowed(const ImageStore& store) {
+  return std::shared_ptr<const ImageStore>(&store, [](const ImageStore*) {});
 }
 
 rhm::DaeTrainOptions dae_options(const FreRecSettings& settings, int channels) {
@@ -133,11 +164,40 @@ rhm::DaeTrainOptions dae_options(const FreRecSettings& settings, int channels) {
 
 fs::path trained_dae(const std::vector<Image>& real, const FreRecSettings& settings, const RunContext& run) {
   if (real.size() < 2) throw RunError("frerec: the DAE needs at least 2 real training images");
-  const int channels = real.front().channels;
+  spectral::require_uniform_set(real, "frerec", "real training");
+  return trained_dae(VectorImageStore(real), settings, run);
+}
+
+namespace {
+// The first `count` images of a store.
+class PrefixStore final : public ImageStore {
+ public:
+  PrefixStore(const ImageStore& inner, std::size_t count) : inner_(inner), count_(count) {}
+  std::size_t size() const override { return count_; }
+  int channels() const override { return inner_.channels(); }
+  int height() const override { return inner_.height(); }
+  int width() const override { return inner_.width(); }
+  std::vector<Image> read_range(std::size_t b, std::size_t e) const override { return inner_.read_range(b, e); }
+  std::vector<Image> read_rows(const std::vector<std::size_t>& rows) const override { return inner_.read_rows(rows); }
+
+ private:
+  const ImageStore& inner_;
+  std::size_t count_;
+};
+}  // namespace
+
+fs::path trained_dae(const ImageStore& real, const FreRecSettings& settings, const RunContext& run) {
+  if (real.size() < 2) throw RunError("frerec: the DAE needs at least 2 real training images");
+  const int channels = real.channels();
   rhm::DaeTrainOptions options = dae_options(settings, channels);
-  const int held_out = std::min<int>(settings.dae_val_images, static_cast<int>(real.size()) / 5 + 1);
+  // The auto-encoder's images: the first `used` real images (dae_train_images), all by default.
+  const std::size_t used = settings.dae_train_images > 0
+                               ? std::min(real.size(), static_cast<std::size_t>(settings.dae_train_images))
+                               : real.size();
+  const int held_out = std::min<int>(settings.dae_val_images, static_cast<int>(used) / 5 + 1);
   ArtifactKey key{"dae", images_fingerprint(real),
-                  fmt::format("shr={};dae={};val={}", settings.shr.canonical(), options.canonical(), held_out),
+                  fmt::format("shr={};dae={};val={}{}", settings.shr.canonical(), options.canonical(), held_out,
+                              used < real.size() ? fmt::format(";train_images={}", used) : std::string()),
                   "2"};  // 2: FESA with live gradients and per-channel spectra (networks of "1" are not reused)
   std::unique_ptr<ArtifactCache> own;
   ArtifactCache& cache = cache_of(run, own);
@@ -146,12 +206,12 @@ fs::path trained_dae(const std::vector<Image>& real, const FreRecSettings& setti
   const fs::path artifact = cache.get_or_build(key, [&](const fs::path& tmp) {
     // Real images: SHR(x) with leave-one-out retrieval as input, x as target; the last
     // `held_out` images validate. Fresh ε per epoch through the perturb function.
-    const std::size_t n_train = real.size() - static_cast<std::size_t>(held_out);
+    const std::size_t n_train = used - static_cast<std::size_t>(held_out);
     spdlog::info("frerec: training the RHM auto-encoder on {} real images ({} held out), {} epochs", n_train, held_out,
                  options.epochs);
     const shr::ShrOptions shr_options = settings.shr;
     const auto neighbours =
-        cached_retrieval(real, real, shr::retrieval_options(shr_options, run.threads, true), run);
+        cached_retrieval(PrefixStore(real, used), real, shr::retrieval_options(shr_options, run.threads, true), run);
     const auto stats = std::make_shared<std::vector<shr::ImageStats>>(
         shr::high_frequency_stats(real, shr_options, run.threads));
     auto perturb_of = [stats, neighbours, shr_options](std::size_t offset) {
@@ -165,9 +225,12 @@ fs::path trained_dae(const std::vector<Image>& real, const FreRecSettings& setti
       };
     };
     rhm::DaePairs train, validation;
-    train.targets.assign(real.begin(), real.begin() + static_cast<long>(n_train));
+    train.store = validation.store = borrowed(real);
+    train.store_begin = 0;
+    train.store_count = n_train;
     train.perturb = perturb_of(0);
-    validation.targets.assign(real.begin() + static_cast<long>(n_train), real.end());
+    validation.store_begin = n_train;
+    validation.store_count = used - n_train;
     validation.perturb = perturb_of(n_train);
     options.checkpoint_dir = work;
     std::unique_ptr<Progress> bar;
@@ -204,10 +267,9 @@ fs::path trained_dae(const std::vector<Image>& real, const FreRecSettings& setti
   return checkpoint;
 }
 
-std::vector<Image> calibrate(const std::vector<Image>& images, const std::vector<Image>& real,
-                             const FreRecSettings& settings, const fs::path& checkpoint, bool leave_one_out,
-                             std::uint64_t index_offset, const RunContext& run) {
-  if (images.empty()) return {};
+fs::path calibrate_to_store(const ImageStore& images, const ImageStore& real, const FreRecSettings& settings,
+                            const fs::path& checkpoint, bool leave_one_out, std::uint64_t index_offset,
+                            const RunContext& run) {
   const std::string checkpoint_sha =
       settings.stage == FreRecStage::kShr ? "none" : rhm::checkpoint_fingerprint(checkpoint);
   ArtifactKey key{"calibrated", images_fingerprint(images) + ";" + images_fingerprint(real),
@@ -216,67 +278,105 @@ std::vector<Image> calibrate(const std::vector<Image>& images, const std::vector
                   "1"};
   std::unique_ptr<ArtifactCache> own;
   ArtifactCache& cache = cache_of(run, own);
-  std::optional<std::vector<Image>> computed;
-  const fs::path path = cache.get_or_build(key, [&](const fs::path& tmp) {
-    std::vector<Image> out = images;
-    if (settings.stage != FreRecStage::kRhm) out = shr_images(out, real, settings.shr, leave_one_out, index_offset, run);
+  return cache.get_or_build(key, [&](const fs::path& tmp) {
+    std::optional<rhm::DaeModel> model;
     if (settings.stage != FreRecStage::kShr) {
-      const auto model = rhm::DaeModel::load(checkpoint, run.device);
-      if (model.channels() != out.front().channels)
+      model.emplace(rhm::DaeModel::load(checkpoint, run.device));
+      if (model->channels() != images.channels())
         throw RunError(fmt::format("frerec: the auto-encoder '{}' takes {} channels but the images have {}",
-                                   checkpoint.string(), model.channels(), out.front().channels));
-      out = model.restore(out, 8);
+                                   checkpoint.string(), model->channels(), images.channels()));
     }
-    const auto& first = out.front();
-    std::vector<float> flat;
-    flat.reserve(out.size() * first.size());
-    for (const auto& im : out) flat.insert(flat.end(), im.data.begin(), im.data.end());
-    h5::File file(tmp, "w");
-    h5::write_array<float>(file, "images", flat,
-                           {out.size(), static_cast<hsize_t>(first.channels), static_cast<hsize_t>(first.height),
-                            static_cast<hsize_t>(first.width)});
-    computed = std::move(out);
+    H5ImageWriter writer(tmp, images.channels(), images.height(), images.width());
+    Progress bar("calibrate", images.size(), run.interactive);
+    // Each chunk: SHR (unless rhm), then the auto-encoder (unless shr), then appended.
+    auto finish_chunk = [&](std::size_t first, std::vector<Image>&& chunk) {
+      if (model) chunk = model->restore(chunk, 8);
+      writer.append(chunk);
+      bar.set(first + chunk.size());
+    };
+    if (settings.stage != FreRecStage::kRhm)
+      shr_chunks(images, real, settings.shr, leave_one_out, index_offset, run, finish_chunk);
+    else
+      for_each_chunk(images, images.chunk_images(), [&](std::size_t first, const std::vector<Image>& chunk) {
+        finish_chunk(first, std::vector<Image>(chunk));
+      });
+    writer.close();
+    bar.finish();
   });
-  if (computed) return *computed;
-  h5::File file(path, "r");
-  std::vector<hsize_t> dims;
-  const auto flat = h5::read_array<float>(file, "images", &dims);
-  std::vector<Image> out;
-  const int c = static_cast<int>(dims.at(1)), h = static_cast<int>(dims.at(2)), w = static_cast<int>(dims.at(3));
-  const std::size_t per = static_cast<std::size_t>(c) * h * w;
-  for (std::size_t i = 0; i < dims.at(0); ++i) {
-    Image im(c, h, w);
-    std::copy(flat.begin() + static_cast<long>(i * per), flat.begin() + static_cast<long>((i + 1) * per), im.data.begin());
-    out.push_back(std::move(im));
+}
+
+std::vector<Image> calibrate(const std::vector<Image>& images, const std::vector<Image>& real,
+                             const FreRecSettings& settings, const fs::path& checkpoint, bool leave_one_out,
+                             std::uint64_t index_offset, const RunContext& run) {
+  if (images.empty()) return {};
+  if (!real.empty()) {
+    spectral::require_uniform_set(real, "frerec", "real");
+    spectral::require_uniform_set(images, "frerec", "images", &real[0], "real image 0");
   }
-  return out;
+  const fs::path path =
+      calibrate_to_store(VectorImageStore(images), VectorImageStore(real), settings, checkpoint, leave_one_out,
+                         index_offset, run);
+  const H5ImageStore store(path);
+  return store.read_range(0, store.size());
 }
 
 namespace {
 
-std::shared_ptr<const train::SampleSource> vector_source(const std::vector<Image>& images, const datasets::ImageSet& like) {
-  std::vector<train::Sample> samples;
-  for (std::size_t i = 0; i < images.size(); ++i) samples.push_back({images[i], like.labels()[i], like.ids()[i]});
-  return std::make_shared<train::VectorSampleSource>(std::move(samples));
-}
+// A sampled split as an ImageStore (reads through the HDF5 image cache; never whole).
+class ImageSetStore final : public ImageStore {
+ public:
+  explicit ImageSetStore(const datasets::ImageSet& set) : set_(set) {}
+  std::size_t size() const override { return set_.size(); }
+  int channels() const override { return set_.channels(); }
+  int height() const override { return set_.height(); }
+  int width() const override { return set_.width(); }
+  std::vector<Image> read_range(std::size_t begin, std::size_t end) const override { return set_.read_range(begin, end); }
+  std::vector<Image> read_rows(const std::vector<std::size_t>& rows) const override { return set_.read_batch(rows); }
+
+ private:
+  const datasets::ImageSet& set_;
+};
+
+// Calibrated images (an artifact read sample by sample) with the labels and ids of `like`.
+class StoreSampleSource final : public train::SampleSource {
+ public:
+  StoreSampleSource(const fs::path& artifact, const datasets::ImageSet& like)
+      : store_(artifact), labels_(like.labels()), ids_(like.ids()) {
+    if (store_.size() != labels_.size())
+      throw RunError(fmt::format("frerec: the calibrated artifact '{}' holds {} images for a set of {}; delete it to "
+                                 "rebuild", artifact.string(), store_.size(), labels_.size()));
+  }
+  std::size_t size() const override { return store_.size(); }
+  train::Sample get(std::size_t index) const override { return {store_.read(index), labels_.at(index), ids_.at(index)}; }
+
+ private:
+  H5ImageStore store_;
+  std::vector<int> labels_;
+  std::vector<std::string> ids_;
+};
 
 // Table 3's image quality: each calibrated synthetic image against its uncalibrated
 // original (PSNR per image capped at 100 dB so identical images stay finite; SSIM Gaussian
 // 11×11), and the spectral gap (high band) of the synthetic pool to the real training
-// images before and after calibration.
-nlohmann::json calibration_quality(const std::vector<Image>& raw, const std::vector<Image>& calibrated,
-                                   const std::vector<Image>& real, int threads) {
+// images before and after calibration. Streams all three sets.
+nlohmann::json calibration_quality(const ImageStore& raw, const ImageStore& calibrated, const ImageStore& real,
+                                   int threads) {
   double psnr_sum = 0, ssim_sum = 0;
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    psnr_sum += std::min(100.0, metrics::psnr(raw[i], calibrated[i]));
-    ssim_sum += spectral::ssim(raw[i], calibrated[i]);
-  }
+  for_each_chunk(raw, raw.chunk_images() / 2, [&](std::size_t first, const std::vector<Image>& chunk) {
+    const std::vector<Image> other = calibrated.read_range(first, first + chunk.size());
+    for (std::size_t i = 0; i < chunk.size(); ++i) {
+      psnr_sum += std::min(100.0, metrics::psnr(chunk[i], other[i]));
+      ssim_sum += spectral::ssim(chunk[i], other[i]);
+    }
+  });
   const double n = static_cast<double>(std::max<std::size_t>(1, raw.size()));
+  const auto real_profile = spectral::mean_azimuthal_profile(real, threads);
   return {{"psnr", psnr_sum / n},
           {"ssim", ssim_sum / n},
           {"images", raw.size()},
-          {"spectral_gap_before", spectral::spectral_gap(real, raw, threads).high_band},
-          {"spectral_gap_after", spectral::spectral_gap(real, calibrated, threads).high_band}};
+          {"spectral_gap_before", spectral::spectral_gap(real_profile, spectral::mean_azimuthal_profile(raw, threads)).high_band},
+          {"spectral_gap_after",
+           spectral::spectral_gap(real_profile, spectral::mean_azimuthal_profile(calibrated, threads)).high_band}};
 }
 
 bool applies(const FreRecSettings& s, const std::string& set) {
@@ -296,27 +396,32 @@ class FreRecMethod : public augmentations::Method {
                                  "data.synthetic.name=synthetic_folder data.synthetic.root=DIR)",
                                  name_, task.dataset));
     const FreRecSettings settings = settings_for_cell(settings_, data.seed);
-    const std::vector<Image> real = task.real_train.load_all();
+    // Every set is streamed (issue 18): read through the image cache in chunks, calibrated
+    // chunk by chunk into an artifact that the trainer reads sample by sample.
+    const ImageSetStore real(task.real_train);
     fs::path checkpoint;
     if (settings.stage != FreRecStage::kShr) checkpoint = trained_dae(real, settings, data.run);
+    auto calibrated_source = [&](const datasets::ImageSet& set, bool leave_one_out, std::uint64_t offset) {
+      const ImageSetStore store(set);
+      return std::make_shared<StoreSampleSource>(
+          calibrate_to_store(store, real, settings, checkpoint, leave_one_out, offset, data.run), set);
+    };
     augmentations::TrainingInputs inputs;
     nlohmann::json calibrated = nlohmann::json::array();
     if (applies(settings, "real_train")) {
-      inputs.train = vector_source(calibrate(real, real, settings, checkpoint, true, 1ull << 40, data.run), task.real_train);
+      inputs.train = calibrated_source(task.real_train, true, 1ull << 40);
       calibrated.push_back("real_train");
     } else {
       inputs.train = augmentations::source_of(task.real_train);
     }
     if (!task.real_val.empty() && applies(settings, "real_val")) {
-      inputs.validation = vector_source(
-          calibrate(task.real_val.load_all(), real, settings, checkpoint, false, 3ull << 40, data.run), task.real_val);
+      inputs.validation = calibrated_source(task.real_val, false, 3ull << 40);
       calibrated.push_back("real_val");
     } else if (!task.real_val.empty()) {
       inputs.validation = augmentations::source_of(task.real_val);
     }
     if (applies(settings, "real_test")) {
-      inputs.test = vector_source(calibrate(task.real_test.load_all(), real, settings, checkpoint, false, 2ull << 40, data.run),
-                                  task.real_test);
+      inputs.test = calibrated_source(task.real_test, false, 2ull << 40);
       calibrated.push_back("real_test");
     } else {
       inputs.test = augmentations::source_of(task.real_test);
@@ -324,10 +429,10 @@ class FreRecMethod : public augmentations::Method {
     augmentations::SyntheticPool pool = augmentations::synthetic_pool_of(task.synthetic, task.generator);
     nlohmann::json quality;
     if (applies(settings, "synthetic")) {
-      const std::vector<Image> raw = task.synthetic.load_all();
-      const std::vector<Image> out = calibrate(raw, real, settings, checkpoint, false, 0, data.run);
-      quality = calibration_quality(raw, out, real, data.run.threads);
-      pool.source = vector_source(out, task.synthetic);
+      const ImageSetStore raw(task.synthetic);
+      const fs::path path = calibrate_to_store(raw, real, settings, checkpoint, false, 0, data.run);
+      quality = calibration_quality(raw, H5ImageStore(path), real, data.run.threads);
+      pool.source = std::make_shared<StoreSampleSource>(path, task.synthetic);
       calibrated.push_back("synthetic");
     }
     inputs.record["train_real"] = task.real_train.size();

@@ -32,6 +32,7 @@
 #include "framework/config/schema.h"
 #include "framework/core/context.h"
 #include "framework/core/image.h"
+#include "framework/core/image_store.h"
 
 namespace frerec::pipeline {
 
@@ -45,6 +46,10 @@ struct FreRecSettings {
   YAML::Node dae;  // validated rhm::dae_schema() mapping
   std::vector<std::string> apply_to = {"synthetic", "real_train", "real_val", "real_test"};
   int dae_val_images = 32;  // real images held out from DAE training for its validation
+  // The auto-encoder trains (and validates) on the first N real images only (-1: all).
+  // SHR's reference pool stays every real image. For paper-scale sets on few cores: the
+  // leave-one-out retrieval of its inputs costs N × (all real) SSIM pairs.
+  int dae_train_images = -1;
   // per_cell: the cell's seed is added to shr.seed and dae.seed, so the seeds of a Table 2 row
   // vary FreRec's own randomness (SHR's ε draws, the auto-encoder's initialisation, sampling)
   // as well as the classifier's; fixed: shr.seed and dae.seed as configured for every cell.
@@ -55,14 +60,17 @@ struct FreRecSettings {
 FreRecSettings settings_for_cell(const FreRecSettings& settings, std::uint64_t cell_seed);
 
 // Keys: shr (ShrOptions), dae (rhm::dae_schema, `network.fesa` default given),
-// apply_to, dae_val_images, randomness, synthetic_per_class.
+// apply_to, dae_val_images, dae_train_images, randomness, synthetic_per_class.
 config::Schema frerec_schema(bool fesa);
 FreRecSettings frerec_settings_from(const config::Params& params, FreRecStage stage);
 
 std::string images_fingerprint(const std::vector<Image>& images);
+std::string images_fingerprint(const ImageStore& images);  // equal to the vector form's for the same images
 
-// A local checkpoint file of the auto-encoder trained on `real` (see top).
+// A local checkpoint file of the auto-encoder trained on `real` (see top). The store form
+// streams: retrieval, SHR statistics and training batches read `real` chunk by chunk.
 std::filesystem::path trained_dae(const std::vector<Image>& real, const FreRecSettings& settings, const RunContext& run);
+std::filesystem::path trained_dae(const ImageStore& real, const FreRecSettings& settings, const RunContext& run);
 
 // Calibrated copies of `images`. `real` is the SHR reference set (the real training
 // images); `leave_one_out` when `images` is `real` itself. `checkpoint` is unused for the
@@ -70,6 +78,14 @@ std::filesystem::path trained_dae(const std::vector<Image>& real, const FreRecSe
 std::vector<Image> calibrate(const std::vector<Image>& images, const std::vector<Image>& real,
                              const FreRecSettings& settings, const std::filesystem::path& checkpoint,
                              bool leave_one_out, std::uint64_t index_offset, const RunContext& run);
+
+// Streaming calibrate (issue 18): the same artifact, built chunk by chunk (SHR of a chunk,
+// then the auto-encoder on it, appended to the artifact), so memory stays bounded whatever
+// the set sizes. Returns the artifact's path: float32 [N,C,H,W] `images`, readable with
+// H5ImageStore (framework/cache/image_store_h5.h).
+std::filesystem::path calibrate_to_store(const ImageStore& images, const ImageStore& real, const FreRecSettings& settings,
+                                         const std::filesystem::path& checkpoint, bool leave_one_out,
+                                         std::uint64_t index_offset, const RunContext& run);
 
 // The settings of a registered FreRec method (gda_frerec, gda_shr, gda_rhm,
 // gda_rhm_restormer, gda_shr_restormer) from its method sub-block; nullopt for other methods.

@@ -12,10 +12,12 @@
 namespace frerec::pipeline {
 namespace fs = std::filesystem;
 
-spectral::RetrievalResult cached_retrieval(const std::vector<Image>& queries, const std::vector<Image>& references,
-                                           const spectral::RetrievalOptions& options, const RunContext& run,
-                                           const std::vector<int>& query_labels, const std::vector<int>& reference_labels) {
-  ArtifactKey key{"retrieval", spectral::retrieval_fingerprint(queries, references, options, query_labels, reference_labels),
+namespace {
+
+spectral::RetrievalResult cached(const std::string& fingerprint, std::size_t queries, std::size_t references,
+                                 const spectral::RetrievalOptions& options, const RunContext& run,
+                                 const std::function<spectral::RetrievalResult()>& compute) {
+  ArtifactKey key{"retrieval", fingerprint,
                   fmt::format("k={};window={};pool={};loo={}", options.k, spectral::to_string(options.window),
                               spectral::to_string(options.pool), options.leave_one_out),
                   "1"};
@@ -28,11 +30,11 @@ spectral::RetrievalResult cached_retrieval(const std::vector<Image>& queries, co
   std::optional<spectral::RetrievalResult> computed;
   const fs::path path = cache->get_or_build(key, [&](const fs::path& tmp) {
     const auto t0 = std::chrono::steady_clock::now();
-    computed = spectral::top_k_ssim(queries, references, options, query_labels, reference_labels);
+    computed = compute();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     spdlog::info("retrieval: top-{} SSIM of {} queries against {} references in {:.1f}s ({:.0f} pairs/s)",
-                 computed->k, queries.size(), references.size(), seconds,
-                 static_cast<double>(queries.size()) * references.size() / std::max(seconds, 1e-9));
+                 computed->k, queries, references, seconds,
+                 static_cast<double>(queries) * references / std::max(seconds, 1e-9));
     h5::File file(tmp, "w");
     const hsize_t m = static_cast<hsize_t>(computed->queries), k = static_cast<hsize_t>(computed->k);
     h5::write_array<std::int32_t>(file, "indices", computed->indices, {m, k});
@@ -48,6 +50,24 @@ spectral::RetrievalResult cached_retrieval(const std::vector<Image>& queries, co
   result.k = static_cast<int>(dims.at(1));
   spdlog::info("retrieval: top-{} neighbours of {} queries read from the cache", result.k, result.queries);
   return result;
+}
+
+}  // namespace
+
+spectral::RetrievalResult cached_retrieval(const std::vector<Image>& queries, const std::vector<Image>& references,
+                                           const spectral::RetrievalOptions& options, const RunContext& run,
+                                           const std::vector<int>& query_labels, const std::vector<int>& reference_labels) {
+  return cached(spectral::retrieval_fingerprint(queries, references, options, query_labels, reference_labels),
+                queries.size(), references.size(), options, run,
+                [&] { return spectral::top_k_ssim(queries, references, options, query_labels, reference_labels); });
+}
+
+spectral::RetrievalResult cached_retrieval(const ImageStore& queries, const ImageStore& references,
+                                           const spectral::RetrievalOptions& options, const RunContext& run,
+                                           const std::vector<int>& query_labels, const std::vector<int>& reference_labels) {
+  return cached(spectral::retrieval_fingerprint(queries, references, options, query_labels, reference_labels),
+                queries.size(), references.size(), options, run,
+                [&] { return spectral::top_k_ssim(queries, references, options, query_labels, reference_labels); });
 }
 
 }  // namespace frerec::pipeline

@@ -5,6 +5,8 @@
 // O(queries × references) SSIM search.
 #pragma once
 
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "framework/core/context.h"
@@ -14,6 +16,11 @@
 namespace frerec::pipeline {
 
 spectral::RetrievalResult cached_retrieval(const std::vector<Image>& queries, const std::vector<Image>& references,
+                                           const spectral::RetrievalOptions& options, const RunContext& run,
+                                           const std::vector<int>& query_labels = {},
+                                           const std::vector<int>& reference_labels = {});
+// The same on stores (streaming; the same cache entry as the vector form for the same images).
+spectral::RetrievalResult cached_retrieval(const ImageStore& queries, const ImageStore& references,
                                            const spectral::RetrievalOptions& options, const RunContext& run,
                                            const std::vector<int>& query_labels = {},
                                            const std::vector<int>& reference_labels = {});

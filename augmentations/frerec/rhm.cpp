@@ -350,12 +350,37 @@ double ssim_gaussian(const Image& a, const Image& b) {
   return ssim_tensor(to_tensor(a), to_tensor(b));
 }
 
+std::vector<Image> DaePairs::read_targets(const std::vector<std::size_t>& rows) const {
+  if (!store) {
+    std::vector<Image> out;
+    out.reserve(rows.size());
+    for (std::size_t r : rows) out.push_back(targets.at(r));
+    return out;
+  }
+  std::vector<std::size_t> shifted(rows);
+  for (auto& r : shifted) {
+    if (r >= store_count) throw InternalError("dae: target row " + std::to_string(r) + " of " + std::to_string(store_count));
+    r += store_begin;
+  }
+  return store->read_rows(shifted);
+}
+
 // ---------------------------------------------------------------- training
 namespace {
 
 // Refuses pairs the network cannot train on, naming the image.
 void check_pairs(const DaePairs& pairs, const std::string& what, const RestormerOptions& arch) {
   if (pairs.size() == 0) throw RunError("dae: no " + what + " images (give at least one real image)");
+  if (pairs.store) {
+    if (!pairs.perturb) throw InternalError("dae: " + what + " pairs from a store need a perturb function");
+    if (pairs.store_begin + pairs.store_count > pairs.store->size())
+      throw InternalError("dae: " + what + " rows past the end of the store");
+    if (pairs.store->channels() != arch.in_channels)
+      throw RunError("dae: " + what + " images have " + std::to_string(pairs.store->channels()) +
+                     " channel(s) but network.in_channels=" + std::to_string(arch.in_channels) +
+                     " (set network.in_channels to the images' channel count)");
+    return;
+  }
   if (!pairs.perturb && pairs.inputs.size() != pairs.targets.size())
     throw RunError("dae: " + what + " has " + std::to_string(pairs.inputs.size()) + " inputs for " +
                    std::to_string(pairs.targets.size()) + " targets (give one perturbed input per image or a perturb function)");
@@ -368,6 +393,12 @@ void check_pairs(const DaePairs& pairs, const std::string& what, const Restormer
     if (!pairs.inputs.empty() && !pairs.inputs[i].same_shape(t))
       throw RunError("dae: " + what + " pair " + std::to_string(i) + ": input and target differ in shape");
   }
+}
+
+// Height and width of training image i (for the patch-size check).
+std::pair<int, int> image_size(const DaePairs& pairs, std::size_t i) {
+  if (pairs.store) return {pairs.store->height(), pairs.store->width()};
+  return {pairs.targets[i].height, pairs.targets[i].width};
 }
 
 // One training run: the network, its optimiser, the schedule, the state that is checkpointed,
@@ -403,11 +434,12 @@ void set_up(DaeRun& run, const DaePairs& validation, const RunContext& context) 
   run.device = torch::Device(context.device);
   check_pairs(run.train, "training", run.arch);
   check_pairs(validation, "validation", run.arch);
-  for (std::size_t i = 0; i < run.train.size(); ++i)
-    if (run.train.targets[i].height < options.patch_size || run.train.targets[i].width < options.patch_size)
+  for (std::size_t i = 0; i < (run.train.store ? 1 : run.train.size()); ++i) {
+    const auto [h, w] = image_size(run.train, i);
+    if (h < options.patch_size || w < options.patch_size)
       throw ConfigError("dae: patch_size=" + std::to_string(options.patch_size) + " exceeds training image " +
-                        std::to_string(i) + " (" + std::to_string(run.train.targets[i].height) + "x" +
-                        std::to_string(run.train.targets[i].width) + "); lower patch_size");
+                        std::to_string(i) + " (" + std::to_string(h) + "x" + std::to_string(w) + "); lower patch_size");
+  }
 
   run.net = Restormer(run.arch);
   initialize_parameters(*run.net, options.seed);
@@ -454,13 +486,16 @@ bool resume(DaeRun& run) {
 
 // Validation inputs are fixed for the whole run (perturbed with seed hash(seed, "va", index)).
 void prepare_validation(DaeRun& run, const DaePairs& validation) {
+  std::vector<std::size_t> rows(validation.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  const std::vector<Image> targets = validation.read_targets(rows);  // the held-out set is small
   run.val_inputs.resize(validation.size());
   for (std::size_t i = 0; i < validation.size(); ++i)
     run.val_inputs[i] = validation.perturb
-                            ? validation.perturb(i, validation.targets[i], mix(mix(run.options.seed, 0x7661ULL), i))
+                            ? validation.perturb(i, targets[i], mix(mix(run.options.seed, 0x7661ULL), i))
                             : validation.inputs[i];
   for (std::size_t i = 0; i < validation.size(); ++i) {
-    run.val_targets.push_back(to_tensor(validation.targets[i]));
+    run.val_targets.push_back(to_tensor(targets[i]));
     run.input_psnr +=
         psnr_tensor(to_tensor(run.val_inputs[i]), run.val_targets.back()) / static_cast<double>(validation.size());
   }
@@ -505,9 +540,12 @@ std::pair<at::Tensor, at::Tensor> patch_batch(const DaeRun& run, int epoch, cons
   const int64_t p = options.patch_size;
   auto inputs = at::empty({options.batch_size, run.arch.in_channels, p, p}, at::kFloat);
   auto targets = at::empty_like(inputs);
+  const std::vector<std::size_t> rows(order.begin() + static_cast<long>(first),
+                                      order.begin() + static_cast<long>(first) + options.batch_size);
+  const std::vector<Image> batch = run.train.read_targets(rows);
   for (int b = 0; b < options.batch_size; ++b) {
-    const std::size_t index = order[first + static_cast<std::size_t>(b)];
-    const Image& target = run.train.targets[index];
+    const std::size_t index = rows[static_cast<std::size_t>(b)];
+    const Image& target = batch[static_cast<std::size_t>(b)];
     const Image input = run.train.perturb ? run.train.perturb(index, target, mix(mix(options.seed, epoch + 1), index))
                                           : run.train.inputs[index];
     if (!input.same_shape(target))

@@ -39,6 +39,7 @@
 #include "framework/config/schema.h"
 #include "framework/core/context.h"
 #include "framework/core/image.h"
+#include "framework/core/image_store.h"
 
 namespace frerec::rhm {
 
@@ -86,7 +87,14 @@ struct DaePairs {
   std::vector<Image> targets;  // clean real images x
   std::vector<Image> inputs;   // fixed perturbed inputs x̂, same order; may be empty when perturb is set
   PerturbFn perturb;           // optional: makes x̂ from (index, x, seed)
-  std::size_t size() const { return targets.size(); }
+  // Streaming (paper-scale sets): when set, the targets are rows [store_begin, store_begin +
+  // store_count) of this store, read batch by batch; `targets` stays empty and `perturb` is
+  // required. Indices passed to perturb are 0-based within the range.
+  std::shared_ptr<const ImageStore> store;
+  std::size_t store_begin = 0, store_count = 0;
+  std::size_t size() const { return store ? store_count : targets.size(); }
+  // The clean images at `rows` (0-based), from `targets` or the store.
+  std::vector<Image> read_targets(const std::vector<std::size_t>& rows) const;
 };
 
 struct DaeEpochStats {

@@ -175,6 +175,16 @@ std::vector<ImageStats> high_frequency_stats(const std::vector<Image>& images, c
   return out;
 }
 
+std::vector<ImageStats> high_frequency_stats(const ImageStore& images, const ShrOptions& options, int threads) {
+  options.validate();
+  std::vector<ImageStats> out;
+  out.reserve(images.size());
+  for_each_chunk(images, images.chunk_images(), [&](std::size_t, const std::vector<Image>& chunk) {
+    for (auto& stats : high_frequency_stats(chunk, options, threads)) out.push_back(std::move(stats));
+  });
+  return out;
+}
+
 std::vector<ChannelTarget> sample_targets(const std::vector<const ImageStats*>& neighbours, std::uint64_t seed,
                                           std::uint64_t image_index, double epsilon_scale) {
   if (neighbours.empty()) throw RunError("shr: no real neighbours for image " + std::to_string(image_index) +
@@ -287,6 +297,45 @@ std::vector<Image> shr_batch(const std::vector<Image>& synthetic, const std::vec
     out[i] = apply_shr(synthetic[i], picked, options, index_offset + i);
   });
   return out;
+}
+
+void shr_stream(const ImageStore& synthetic, const ImageStore& real, const std::vector<ImageStats>& real_stats,
+                const spectral::RetrievalResult& neighbours, const ShrOptions& options, int threads,
+                std::uint64_t index_offset, const ImageSink& sink) {
+  options.validate();
+  if (real.empty()) throw RunError("shr: the real image pool is empty; give at least one real image");
+  if (real_stats.size() != real.size())
+    throw InternalError("shr: " + std::to_string(real_stats.size()) + " statistics for " + std::to_string(real.size()) +
+                        " real images");
+  if (!synthetic.empty() && (synthetic.channels() != real.channels() || synthetic.height() != real.height() ||
+                             synthetic.width() != real.width()))
+    throw ConfigError("shr: synthetic images are " + std::to_string(synthetic.channels()) + "x" +
+                      std::to_string(synthetic.height()) + "x" + std::to_string(synthetic.width()) +
+                      " (CxHxW) but real images are " + std::to_string(real.channels()) + "x" +
+                      std::to_string(real.height()) + "x" + std::to_string(real.width()) +
+                      "; resize both sets to one size and channel count first");
+  if (neighbours.queries != static_cast<int>(synthetic.size()) || neighbours.k < 1 ||
+      neighbours.indices.size() != synthetic.size() * static_cast<std::size_t>(neighbours.k)) {
+    throw ConfigError("shr: the retrieval result has " + std::to_string(neighbours.queries) + " rows of k=" +
+                      std::to_string(neighbours.k) + " for " + std::to_string(synthetic.size()) +
+                      " synthetic images; recompute the retrieval for this set");
+  }
+  for (std::int32_t idx : neighbours.indices) {
+    if (idx < 0 || static_cast<std::size_t>(idx) >= real.size()) {
+      throw ConfigError("shr: the retrieval result refers to real image " + std::to_string(idx) + " but only " +
+                        std::to_string(real.size()) + " real images were given; recompute the retrieval");
+    }
+  }
+  for_each_chunk(synthetic, synthetic.chunk_images(), [&](std::size_t first, const std::vector<Image>& chunk) {
+    std::vector<Image> out(chunk.size());
+    spectral::parallel_for(chunk.size(), threads, [&](std::size_t local) {
+      const std::size_t i = first + local;
+      std::vector<const ImageStats*> picked;
+      for (int j = 0; j < neighbours.k; ++j) picked.push_back(&real_stats[neighbours.index(static_cast<int>(i), j)]);
+      out[local] = apply_shr(chunk[local], picked, options, index_offset + i);
+    });
+    sink(first, std::move(out));
+  });
 }
 
 spectral::RetrievalOptions retrieval_options(const ShrOptions& options, int threads, bool leave_one_out) {

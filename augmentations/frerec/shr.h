@@ -45,11 +45,13 @@
 
 #include <complex>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "framework/config/schema.h"
 #include "framework/core/image.h"
+#include "framework/core/image_store.h"
 #include "framework/spectral/retrieval.h"
 #include "framework/spectral/spectrum.h"
 
@@ -119,6 +121,16 @@ Image apply_shr(const Image& synthetic, const std::vector<const ImageStats*>& ne
 std::vector<Image> shr_batch(const std::vector<Image>& synthetic, const std::vector<Image>& real,
                              const spectral::RetrievalResult& neighbours, const ShrOptions& options, int threads,
                              std::uint64_t index_offset = 0);
+
+// Streaming forms (issue 18: paper-scale sets never held whole). high_frequency_stats of a
+// store reads it in chunks (same numbers as the vector form). shr_stream maps the synthetic
+// store chunk by chunk with the precomputed statistics of `real` (same numbers as
+// shr_batch) and hands every chunk's output, in order, to sink(first_index, images).
+std::vector<ImageStats> high_frequency_stats(const ImageStore& images, const ShrOptions& options, int threads);
+using ImageSink = std::function<void(std::size_t first, std::vector<Image>&& images)>;
+void shr_stream(const ImageStore& synthetic, const ImageStore& real, const std::vector<ImageStats>& real_stats,
+                const spectral::RetrievalResult& neighbours, const ShrOptions& options, int threads,
+                std::uint64_t index_offset, const ImageSink& sink);
 
 // Convenience: top-K SSIM retrieval (options.k, options.ssim, options.pool) then shr_batch.
 // `leave_one_out` when `synthetic` is `real` itself (RHM training inputs). Labels only for

@@ -59,16 +59,23 @@ std::vector<std::string> image_folder_output_names(const std::vector<std::string
   return outputs;
 }
 
+void write_images_as(const fs::path& out, const std::vector<std::string>& outputs, const std::vector<int>& bit_depths,
+                     std::size_t first, const std::vector<Image>& images) {
+  FREREC_ASSERT(first + images.size() <= outputs.size() && outputs.size() == bit_depths.size(),
+                "write_images_as: one name and bit depth per image");
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const fs::path path = out / outputs[first + i];
+    fs::create_directories(path.parent_path());
+    const fs::path tmp = temporary_path_for(path);
+    write_png(tmp, images[i], bit_depths[first + i] == 16 ? 16 : 8);
+    commit_atomic(tmp, path);
+  }
+}
+
 std::vector<std::string> write_image_folder(const fs::path& out, const ImageFolder& like, const std::vector<Image>& images) {
   FREREC_ASSERT(images.size() == like.names.size(), "write_image_folder: one image per name");
   const std::vector<std::string> written = image_folder_output_names(like.names);
-  for (std::size_t i = 0; i < images.size(); ++i) {
-    const fs::path path = out / written[i];
-    fs::create_directories(path.parent_path());
-    const fs::path tmp = temporary_path_for(path);
-    write_png(tmp, images[i], like.bit_depths[i] == 16 ? 16 : 8);
-    commit_atomic(tmp, path);
-  }
+  write_images_as(out, written, like.bit_depths, 0, images);
   return written;
 }
 

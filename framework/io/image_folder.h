@@ -32,6 +32,11 @@ std::vector<std::string> image_folder_output_names(const std::vector<std::string
 std::vector<std::string> write_image_folder(const std::filesystem::path& out, const ImageFolder& like,
                                             const std::vector<Image>& images);
 
+// Writes images[i] as outputs[first + i] (names from image_folder_output_names) with bit
+// depth bit_depths[first + i] (16, else 8): a chunk of a streamed folder.
+void write_images_as(const std::filesystem::path& out, const std::vector<std::string>& outputs,
+                     const std::vector<int>& bit_depths, std::size_t first, const std::vector<Image>& images);
+
 // Every image of `a` and of `b` has one shape (ConfigError naming the files otherwise);
 // `fix` ends the message with what the user can do (e.g. spectra's --size).
 void require_same_shapes(const ImageFolder& a, const std::string& name_a, const ImageFolder& b,

@@ -19,8 +19,9 @@
 //
 // Decisions (the paper is silent):
 //  * pool `same_class`: a query's candidates are the references with the query's label.
-//  * leave_one_out (queries and references are the same set, M = N): reference i is
-//    excluded for query i (RHM training: a real image is not its own neighbour).
+//  * leave_one_out (the queries are the first M ≤ N references, usually all of them):
+//    reference i is excluded for query i (RHM training: a real image is not its own
+//    neighbour; M < N when the auto-encoder trains on a subset, dae_train_images).
 //  * K larger than the smallest pool: spdlog::warn and K = that pool size for every query
 //    (one fixed K keeps the result rectangular). An empty pool is a RunError.
 //  * Scores are returned as double; indices as int32.
@@ -31,6 +32,7 @@
 #include <vector>
 
 #include "framework/core/image.h"
+#include "framework/core/image_store.h"
 #include "framework/spectral/ssim.h"
 
 namespace frerec::spectral {
@@ -43,7 +45,7 @@ struct RetrievalOptions {
   int k = 200;
   SsimWindow window = SsimWindow::kGaussian;
   RetrievalPool pool = RetrievalPool::kAll;
-  bool leave_one_out = false;  // queries and references are the same set
+  bool leave_one_out = false;  // query i is reference i (the queries are the first references)
   int threads = 1;
   bool allow_avx2 = true;      // false forces the baseline kernel (benchmarks, tests)
   bool exact_ties = true;      // re-score near-ties around rank K in double (see top)
@@ -62,11 +64,17 @@ struct RetrievalResult {
 // Labels are required (one per image) when options.pool is kSameClass, ignored otherwise.
 // Errors: ConfigError for k < 1, shape mismatch between any two images (naming both
 // shapes), images smaller than the window, missing/mis-sized labels, leave_one_out with
-// M ≠ N; RunError for an empty reference set, an empty pool, non-finite pixels (naming
+// M > N; RunError for an empty reference set, an empty pool, non-finite pixels (naming
 // the set and image index).
 RetrievalResult top_k_ssim(const std::vector<Image>& queries, const std::vector<Image>& references,
                            const RetrievalOptions& options, const std::vector<int>& query_labels = {},
                            const std::vector<int>& reference_labels = {});
+
+// The same on stores, read in chunks: memory stays bounded by the chunk sizes (see top)
+// whatever the set sizes (DR scale: 27,000 references of 224² RGB). Same results as the
+// vector form on the same images; each chunk read is checked (non-empty, finite pixels).
+RetrievalResult top_k_ssim(const ImageStore& queries, const ImageStore& references, const RetrievalOptions& options,
+                           const std::vector<int>& query_labels = {}, const std::vector<int>& reference_labels = {});
 
 // The same contract computed pair by pair with the double-precision `ssim` and a full
 // sort: the reference the fast path is tested and benchmarked against.
@@ -79,6 +87,11 @@ RetrievalResult top_k_ssim_brute_force(const std::vector<Image>& queries, const 
 // and the algorithm version. Not the thread count or SIMD choice. For the artifact cache
 // key (the lead stores {indices, scores} through framework/cache/artifact_cache.h).
 std::string retrieval_fingerprint(const std::vector<Image>& queries, const std::vector<Image>& references,
+                                  const RetrievalOptions& options, const std::vector<int>& query_labels = {},
+                                  const std::vector<int>& reference_labels = {});
+
+// The same fingerprint of stores (equal to the vector form's for the same images).
+std::string retrieval_fingerprint(const ImageStore& queries, const ImageStore& references,
                                   const RetrievalOptions& options, const std::vector<int>& query_labels = {},
                                   const std::vector<int>& reference_labels = {});
 

@@ -171,6 +171,21 @@ std::vector<double> mean_azimuthal_profile(const std::vector<Image>& images, int
   return mean;
 }
 
+std::vector<double> mean_azimuthal_profile(const ImageStore& images, int threads) {
+  if (images.empty()) throw ConfigError("profile: the image set is empty; give at least one image");
+  std::vector<double> mean;
+  for_each_chunk(images, images.chunk_images(), [&](std::size_t, const std::vector<Image>& chunk) {
+    require_uniform_set(chunk, "profile", "set");
+    std::vector<std::vector<double>> profiles(chunk.size());
+    parallel_for(chunk.size(), threads, [&](std::size_t i) { profiles[i] = azimuthal_profile(chunk[i]); });
+    if (mean.empty()) mean.assign(profiles[0].size(), 0.0);
+    for (const auto& p : profiles)
+      for (std::size_t j = 0; j < mean.size(); ++j) mean[j] += p[j];
+  });
+  for (double& v : mean) v /= static_cast<double>(images.size());
+  return mean;
+}
+
 SpectralGap spectral_gap(const std::vector<double>& a, const std::vector<double>& b, double ratio) {
   if (a.size() != b.size() || a.empty()) {
     throw ConfigError("spectral gap: the two mean profiles have " + std::to_string(a.size()) + " and " +

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "framework/core/image.h"
+#include "framework/core/image_store.h"
 #include "framework/spectral/fft.h"
 
 namespace frerec::spectral {
@@ -86,6 +87,8 @@ std::vector<double> azimuthal_profile(const Image& image);
 
 // Mean of the per-image profiles of a set (all images must share one size).
 std::vector<double> mean_azimuthal_profile(const std::vector<Image>& images, int threads);
+// The same, read chunk by chunk from a store (bit-identical: summed in image order).
+std::vector<double> mean_azimuthal_profile(const ImageStore& images, int threads);
 
 struct SpectralGap {
   double high_band = 0.0;  // mean |ΔP̄| over radii ≥ r·R_max

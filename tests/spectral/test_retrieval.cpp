@@ -167,8 +167,54 @@ TEST(Retrieval, BadInput) {
   EXPECT_THROW(top_k_ssim(a, a, opt), ConfigError);
   opt.k = 1;
   opt.leave_one_out = true;
-  EXPECT_THROW(top_k_ssim(random_set(2, 1, 16, 16, 1), a, opt), ConfigError);
+  EXPECT_THROW(top_k_ssim(random_set(4, 1, 16, 16, 1), a, opt), ConfigError);  // more queries than references
   EXPECT_THROW(top_k_ssim(random_set(2, 1, 8, 8, 1), random_set(2, 1, 8, 8, 2), RetrievalOptions{}), ConfigError);
+}
+
+TEST(Retrieval, LeaveOneOutOnAPrefixExcludesEachQuerysOwnReference) {
+  // The auto-encoder's training subset (dae_train_images): queries = the first M references.
+  const auto refs = smooth_set(14, 1, 24, 24, 21);
+  const std::vector<Image> queries(refs.begin(), refs.begin() + 5);
+  RetrievalOptions opt;
+  opt.k = 3;
+  opt.leave_one_out = true;
+  const auto fast = top_k_ssim(queries, refs, opt);
+  expect_same(fast, top_k_ssim_brute_force(queries, refs, opt));
+  const auto whole = top_k_ssim(refs, refs, opt);
+  for (int q = 0; q < 5; ++q)
+    for (int j = 0; j < opt.k; ++j) {
+      EXPECT_NE(fast.index(q, j), q);
+      EXPECT_EQ(fast.index(q, j), whole.index(q, j)) << "a prefix query has the neighbours it has in the whole set";
+    }
+  // The store form, references read in blocks: the same lists.
+  const auto stored = top_k_ssim(VectorImageStore(queries), VectorImageStore(refs), opt);
+  EXPECT_EQ(stored.indices, fast.indices);
+  EXPECT_EQ(stored.scores, fast.scores);
+}
+
+TEST(Retrieval, StoreFormEqualsTheVectorFormAcrossQueryChunksAndReferenceBlocks) {
+  // 3×128×128 images: reference blocks hold 28 images, so 30 references take two blocks.
+  const auto queries = smooth_set(3, 3, 128, 128, 22);
+  const auto refs = smooth_set(30, 3, 128, 128, 23);
+  RetrievalOptions opt;
+  opt.k = 5;
+  opt.threads = 2;
+  const auto whole = top_k_ssim(queries, refs, opt);
+  const auto stored = top_k_ssim(VectorImageStore(queries), VectorImageStore(refs), opt);
+  EXPECT_EQ(stored.indices, whole.indices);
+  EXPECT_EQ(stored.scores, whole.scores);
+  EXPECT_EQ(retrieval_fingerprint(VectorImageStore(queries), VectorImageStore(refs), opt),
+            retrieval_fingerprint(queries, refs, opt));
+  // A non-finite pixel in a stored set is named with its index in the whole set.
+  auto bad = refs;
+  bad[29].data[0] = std::numeric_limits<float>::quiet_NaN();
+  try {
+    top_k_ssim(VectorImageStore(queries), VectorImageStore(bad), opt);
+    FAIL() << "a NaN reference was accepted";
+  } catch (const RunError& e) {
+    EXPECT_NE(std::string(e.what()).find("29"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(top_k_ssim(VectorImageStore(smooth_set(2, 1, 128, 128, 24)), VectorImageStore(refs), opt), ConfigError);
 }
 
 TEST(Retrieval, FingerprintTracksInputsAndOptions) {

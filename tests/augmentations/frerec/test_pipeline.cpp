@@ -12,6 +12,10 @@
 #include "augmentations/frerec/rhm.h"
 #include "augmentations/frerec/shr.h"
 #include "framework/cache/artifact_cache.h"
+#include "framework/cache/hdf5_io.h"
+#include "framework/cache/image_store_h5.h"
+#include "framework/spectral/retrieval.h"
+#include "framework/spectral/spectrum.h"
 #include "framework/config/schema.h"
 #include "framework/core/error.h"
 
@@ -175,6 +179,142 @@ TEST_F(PipelineTest, TheTrainedAutoEncoderIsCachedAndTheStagesDiffer) {
   EXPECT_GT(max_difference(both, shr_only), 0.0);
   EXPECT_GT(max_difference(rhm_only, synthetic), 0.0);
   EXPECT_THROW(trained_dae({real.front()}, full, run_), RunError);
+}
+
+// A store that reads in chunks of 3 images: streaming code must give the same numbers across
+// chunk boundaries as on whole vectors.
+class SmallChunks final : public ImageStore {
+ public:
+  explicit SmallChunks(const ImageStore& inner) : inner_(inner) {}
+  std::size_t size() const override { return inner_.size(); }
+  int channels() const override { return inner_.channels(); }
+  int height() const override { return inner_.height(); }
+  int width() const override { return inner_.width(); }
+  std::vector<Image> read_range(std::size_t b, std::size_t e) const override { return inner_.read_range(b, e); }
+  std::vector<Image> read_rows(const std::vector<std::size_t>& rows) const override { return inner_.read_rows(rows); }
+  std::size_t chunk_images(std::size_t) const override { return 3; }
+
+ private:
+  const ImageStore& inner_;
+};
+
+TEST_F(PipelineTest, H5StoreRoundTripsBitExactly) {
+  const auto set = images(7, 11, 12);
+  {
+    H5ImageWriter writer(dir_ / "set.h5", 1, 12, 12);
+    writer.append({set.begin(), set.begin() + 4});
+    writer.append({set.begin() + 4, set.end()});
+    EXPECT_THROW(writer.append({Image(1, 8, 8)}), InternalError);
+  }
+  const H5ImageStore store(dir_ / "set.h5");
+  ASSERT_EQ(store.size(), 7u);
+  EXPECT_EQ(max_difference(store.read_range(0, 7), set), 0.0);
+  const auto rows = store.read_rows({5, 0, 5});
+  EXPECT_EQ(rows[0].data, set[5].data);
+  EXPECT_EQ(rows[1].data, set[0].data);
+  EXPECT_EQ(images_fingerprint(store), images_fingerprint(set));
+  EXPECT_EQ(images_fingerprint(SmallChunks(store)), images_fingerprint(set));
+  EXPECT_THROW(store.read_range(3, 8), InternalError);
+  EXPECT_THROW(H5ImageStore(dir_ / "missing.h5"), RunError);
+}
+
+TEST_F(PipelineTest, StreamedStagesEqualTheWholeSetForms) {
+  const auto real = images(11, 12), synthetic = images(7, 13);
+  const VectorImageStore real_store(real), synthetic_store(synthetic);
+  const SmallChunks real_chunks(real_store), synthetic_chunks(synthetic_store);
+  const FreRecSettings s = settings(FreRecStage::kShr);
+  // Statistics, SHR and the spectral profile across chunk boundaries.
+  const auto stats = shr::high_frequency_stats(real, s.shr, 2);
+  const auto streamed_stats = shr::high_frequency_stats(real_chunks, s.shr, 2);
+  ASSERT_EQ(streamed_stats.size(), stats.size());
+  for (std::size_t i = 0; i < stats.size(); ++i) EXPECT_EQ(streamed_stats[i][0].spread, stats[i][0].spread);
+  const auto neighbours = spectral::top_k_ssim(synthetic, real, shr::retrieval_options(s.shr, 2, false));
+  const auto streamed_neighbours = spectral::top_k_ssim(synthetic_chunks, real_chunks, shr::retrieval_options(s.shr, 2, false));
+  EXPECT_EQ(streamed_neighbours.indices, neighbours.indices);
+  EXPECT_EQ(streamed_neighbours.scores, neighbours.scores);
+  std::vector<Image> streamed(synthetic.size());
+  std::vector<std::size_t> firsts;
+  shr::shr_stream(synthetic_chunks, real_chunks, stats, neighbours, s.shr, 2, 5, [&](std::size_t first, std::vector<Image>&& chunk) {
+    firsts.push_back(first);
+    for (std::size_t i = 0; i < chunk.size(); ++i) streamed[first + i] = std::move(chunk[i]);
+  });
+  EXPECT_EQ(firsts, (std::vector<std::size_t>{0, 3, 6}));
+  EXPECT_EQ(max_difference(streamed, shr::shr_batch(synthetic, real, neighbours, s.shr, 1, 5)), 0.0);
+  EXPECT_EQ(spectral::mean_azimuthal_profile(real_chunks, 2), spectral::mean_azimuthal_profile(real, 1));
+  // The pipeline on stores: the same artifacts (keys) and images as on vectors.
+  const fs::path path = calibrate_to_store(synthetic_chunks, real_chunks, s, {}, false, 0, run_);
+  EXPECT_EQ(max_difference(H5ImageStore(path).read_range(0, synthetic.size()), calibrate(synthetic, real, s, {}, false, 0, run_)), 0.0);
+  const FreRecSettings full = settings(FreRecStage::kFull);
+  const fs::path checkpoint = trained_dae(real_chunks, full, run_);
+  EXPECT_EQ(trained_dae(real, full, run_), checkpoint) << "the store and vector forms keyed the auto-encoder differently";
+  const fs::path calibrated = calibrate_to_store(synthetic_chunks, real_chunks, full, checkpoint, false, 0, run_);
+  const auto model = rhm::DaeModel::load(checkpoint);
+  EXPECT_LT(max_difference(H5ImageStore(calibrated).read_range(0, synthetic.size()),
+                           model.restore(calibrate(synthetic, real, s, {}, false, 0, run_), 8)),
+            1e-6);
+}
+
+TEST_F(PipelineTest, DaeTrainImagesTrainsOnTheFirstImagesOnly) {
+  const auto real = images(12, 16);
+  const FreRecSettings all = settings(FreRecStage::kFull);
+  const FreRecSettings first6 = settings(FreRecStage::kFull, "dae_train_images: 6\n");
+  EXPECT_EQ(first6.dae_train_images, 6);
+  const fs::path a = trained_dae(real, all, run_), b = trained_dae(real, first6, run_);
+  EXPECT_NE(a, b) << "a subset-trained auto-encoder shared the cache entry of the full one";
+  // Its leave-one-out retrieval has 6 queries (the subset) against all 12 references.
+  std::vector<hsize_t> rows;
+  for (const auto& entry : fs::recursive_directory_iterator(dir_ / "cache")) {
+    if (entry.path().extension() != ".h5" || entry.path().parent_path().filename() != "retrieval") continue;
+    h5::File file(entry.path(), "r");
+    std::vector<hsize_t> dims;
+    h5::read_array<std::int32_t>(file, "indices", &dims);
+    rows.push_back(dims.at(0));
+  }
+  std::sort(rows.begin(), rows.end());
+  EXPECT_EQ(rows, (std::vector<hsize_t>{6, 12}));
+  // At least the real set: a larger N is all of them (the same network as the default).
+  EXPECT_EQ(trained_dae(real, settings(FreRecStage::kFull, "dae_train_images: 50\n"), run_), a);
+  EXPECT_THROW(settings(FreRecStage::kFull, "dae_train_images: 1\n"), ConfigError);
+  EXPECT_THROW(settings(FreRecStage::kFull, "dae_train_images: 0\n"), ConfigError);
+}
+
+TEST_F(PipelineTest, StreamedAutoEncoderTrainingEqualsTheInMemoryOne) {
+  // The same pairs given as vectors or as rows of a store train bit-identical networks.
+  const auto real = images(9, 14);
+  const FreRecSettings full = settings(FreRecStage::kFull);
+  rhm::DaeTrainOptions options = rhm::dae_options_from(config::Params(
+      [&] {
+        YAML::Node dae = YAML::Clone(full.dae);
+        dae["network"]["in_channels"] = 1;
+        if (dae["network"]["out_channels"]) dae["network"]["out_channels"] = 1;
+        return dae;
+      }(),
+      "dae"));
+  auto perturb = [](std::size_t index, const Image& target, std::uint64_t seed) {
+    Image out = target;
+    for (float& v : out.data) v = std::min(1.0f, v + 0.01f * static_cast<float>((index + seed) % 5));
+    return out;
+  };
+  rhm::DaePairs vectors_train, vectors_val, store_train, store_val;
+  vectors_train.targets.assign(real.begin(), real.begin() + 7);
+  vectors_val.targets.assign(real.begin() + 7, real.end());
+  vectors_train.perturb = vectors_val.perturb = store_train.perturb = store_val.perturb = perturb;
+  const auto store = std::make_shared<VectorImageStore>(real);
+  store_train.store = store_val.store = store;
+  store_train.store_count = 7;
+  store_val.store_begin = 7;
+  store_val.store_count = 2;
+  options.checkpoint_dir = dir_ / "a";
+  const auto a = rhm::train_dae(options, vectors_train, vectors_val, run_);
+  options.checkpoint_dir = dir_ / "b";
+  const auto b = rhm::train_dae(options, store_train, store_val, run_);
+  ASSERT_EQ(a.history.size(), b.history.size());
+  EXPECT_EQ(a.history.back().train_loss, b.history.back().train_loss);
+  EXPECT_EQ(a.history.back().val_psnr, b.history.back().val_psnr);
+  const auto probe = images(2, 15);
+  EXPECT_EQ(max_difference(rhm::DaeModel::load(a.last_checkpoint).restore(probe, 2),
+                           rhm::DaeModel::load(b.last_checkpoint).restore(probe, 2)),
+            0.0);
 }
 
 }  // namespace
