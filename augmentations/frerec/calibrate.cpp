@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include "augmentations/frerec/pipeline.h"
@@ -67,11 +68,30 @@ struct IndexedFolder {
   std::unique_ptr<H5ImageStore> images;
 };
 
-IndexedFolder index_folder(const fs::path& root, const std::string& what, int channels, ArtifactCache& cache,
-                           int threads) {
+// The image files below `root` and their relative names (errors as read_image_folder's).
+struct FolderListing {
+  fs::path root;
+  std::string what;
+  std::vector<fs::path> paths;
+  std::vector<std::string> names;
+};
+
+FolderListing list_folder(const fs::path& root, const std::string& what) {
   if (!fs::is_directory(root)) throw ConfigError(fmt::format("{}: '{}' is not a folder", what, root.string()));
-  const auto paths = io::list_images(root, true);
-  if (paths.empty()) throw RunError(fmt::format("{}: no images (.png .jpg .jpeg .bmp .tif) in '{}'", what, root.string()));
+  FolderListing listing{root, what, io::list_images(root, true), {}};
+  if (listing.paths.empty())
+    throw RunError(fmt::format("{}: no images (.png .jpg .jpeg .bmp .tif) in '{}'", what, root.string()));
+  for (const auto& path : listing.paths) listing.names.push_back(fs::relative(path, root).generic_string());
+  return listing;
+}
+
+// Folders of at least this many images report their ingest and calibration progress.
+constexpr std::size_t kProgressImages = 512;
+
+IndexedFolder index_folder(const FolderListing& folder_listing, int channels, ArtifactCache& cache, int threads) {
+  const fs::path& root = folder_listing.root;
+  const std::string& what = folder_listing.what;
+  const auto& paths = folder_listing.paths;
   Hasher listing;
   for (const auto& path : paths) {
     std::error_code ec;
@@ -90,7 +110,8 @@ IndexedFolder index_folder(const fs::path& root, const std::string& what, int ch
     Image first_shape;
     std::string first_name;
     const std::size_t chunk = 64;
-    Progress bar(what, paths.size(), false);
+    std::optional<Progress> bar;
+    if (paths.size() >= kProgressImages) bar.emplace(what, paths.size(), false);
     for (std::size_t b = 0; b < paths.size(); b += chunk) {
       const std::size_t e = std::min(paths.size(), b + chunk);
       std::vector<io::DecodedImage> decoded(e - b);
@@ -124,9 +145,9 @@ IndexedFolder index_folder(const fs::path& root, const std::string& what, int ch
         good.push_back(std::move(image));
       }
       if (writer) writer->append(good);
-      bar.set(e);
+      if (bar) bar->set(e);
     }
-    bar.finish();
+    if (bar) bar->finish();
     if (!problems.empty())
       throw RunError(fmt::format("{}: {} unreadable image{} in '{}', first: {}", what, problems.size(),
                                  problems.size() == 1 ? "" : "s", root.string(), problems.front()));
@@ -236,9 +257,14 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<ArtifactCache> own_cache;
   ArtifactCache& cache = run.cache ? *run.cache : *(own_cache = std::make_unique<ArtifactCache>(run.cache_dir));
-  const IndexedFolder synthetic = index_folder(args.synthetic, "--synthetic", 0, cache, run.threads);
+  // Names first: the output folder is checked before any image is decoded.
+  const FolderListing synthetic_listing = list_folder(args.synthetic, "--synthetic");
+  const FolderListing real_listing = list_folder(args.real, "--real");
+  const std::vector<std::string> outputs = image_folder_output_names(synthetic_listing.names);
+  require_safe_output(args, outputs);
+  const IndexedFolder synthetic = index_folder(synthetic_listing, 0, cache, run.threads);
   const int channels = synthetic.images->channels();
-  const IndexedFolder real = index_folder(args.real, "--real", channels, cache, run.threads);
+  const IndexedFolder real = index_folder(real_listing, channels, cache, run.threads);
   if (real.images->height() != synthetic.images->height() || real.images->width() != synthetic.images->width() ||
       real.images->channels() != channels)
     throw ConfigError(fmt::format("--real images are {}x{}x{} ('{}') but --synthetic images are {}x{}x{} ('{}'): sizes "
@@ -246,8 +272,6 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
                                   real.images->channels(), real.images->height(), real.images->width(),
                                   real.names.front(), channels, synthetic.images->height(), synthetic.images->width(),
                                   synthetic.names.front(), kOneSize));
-  const std::vector<std::string> outputs = image_folder_output_names(synthetic.names);
-  require_safe_output(args, outputs);
   // The manifest first: it marks the output names as ours should this run be interrupted.
   nlohmann::json manifest = nlohmann::json::array();
   for (std::size_t i = 0; i < outputs.size(); ++i)

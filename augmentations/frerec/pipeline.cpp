@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <mutex>
+#include <optional>
 
 #include "augmentations/core/gda.h"
 #include "augmentations/method.h"
@@ -104,31 +105,13 @@ FreRecSettings settings_for_cell(const FreRecSettings& settings, std::uint64_t c
   return out;
 }
 
-namespace {
-void hash_image(Hasher& hasher, const Image& image) {
-  const std::int32_t shape[3] = {image.channels, image.height, image.width};
-  hasher.update(shape, sizeof(shape));
-  hasher.update(image.data.data(), image.data.size() * sizeof(float));
-}
-}  // namespace
-
 std::string images_fingerprint(const std::vector<Image>& images) {
-  Hasher hasher;
-  const std::uint64_t n = images.size();
-  hasher.update_pod(n);
-  for (const auto& image : images) hash_image(hasher, image);
-  return hasher.hex();
+  ImageDigest digest;
+  for (const auto& image : images) digest.add(image);
+  return digest.digest();
 }
 
-std::string images_fingerprint(const ImageStore& images) {
-  Hasher hasher;
-  const std::uint64_t n = images.size();
-  hasher.update_pod(n);
-  for_each_chunk(images, images.chunk_images(), [&](std::size_t, const std::vector<Image>& chunk) {
-    for (const auto& image : chunk) hash_image(hasher, image);
-  });
-  return hasher.hex();
-}
+std::string images_fingerprint(const ImageStore& images) { return images.content_digest(); }
 
 namespace {
 
@@ -287,12 +270,13 @@ fs::path calibrate_to_store(const ImageStore& images, const ImageStore& real, co
                                    checkpoint.string(), model->channels(), images.channels()));
     }
     H5ImageWriter writer(tmp, images.channels(), images.height(), images.width());
-    Progress bar("calibrate", images.size(), run.interactive);
+    std::optional<Progress> bar;  // sets of the demo's size calibrate in seconds
+    if (images.size() >= 512) bar.emplace("calibrate", images.size(), run.interactive);
     // Each chunk: SHR (unless rhm), then the auto-encoder (unless shr), then appended.
     auto finish_chunk = [&](std::size_t first, std::vector<Image>&& chunk) {
       if (model) chunk = model->restore(chunk, 8);
       writer.append(chunk);
-      bar.set(first + chunk.size());
+      if (bar) bar->set(first + chunk.size());
     };
     if (settings.stage != FreRecStage::kRhm)
       shr_chunks(images, real, settings.shr, leave_one_out, index_offset, run, finish_chunk);
@@ -301,7 +285,7 @@ fs::path calibrate_to_store(const ImageStore& images, const ImageStore& real, co
         finish_chunk(first, std::vector<Image>(chunk));
       });
     writer.close();
-    bar.finish();
+    if (bar) bar->finish();
   });
 }
 

@@ -27,6 +27,10 @@ H5ImageStore::H5ImageStore(std::filesystem::path path) : path_(std::move(path)) 
 
 H5ImageStore::~H5ImageStore() = default;
 
+std::string H5ImageStore::precomputed_digest() const {
+  return h5::read_attribute(handles_->file, "content_digest");  // "" when absent
+}
+
 std::vector<Image> H5ImageStore::read_range(std::size_t begin, std::size_t end) const {
   if (begin > end || end > size_)
     throw InternalError(fmt::format("image store: rows [{}, {}) of {} in '{}'", begin, end, size_, path_.string()));
@@ -68,7 +72,12 @@ H5ImageWriter::H5ImageWriter(const std::filesystem::path& path, int channels, in
       path, std::vector<hsize_t>{static_cast<hsize_t>(channels), static_cast<hsize_t>(height), static_cast<hsize_t>(width)});
 }
 
-H5ImageWriter::~H5ImageWriter() = default;
+H5ImageWriter::~H5ImageWriter() {
+  try {
+    close();
+  } catch (...) {  // a destructor must not throw; an unclosed file is rebuilt by its owner
+  }
+}
 
 void H5ImageWriter::append(const std::vector<Image>& images) {
   if (!handles_) throw InternalError("image store: append after close");
@@ -79,11 +88,16 @@ void H5ImageWriter::append(const std::vector<Image>& images) {
       throw InternalError(fmt::format("image store: appending a {}x{}x{} image to a {}x{}x{} set", im.channels, im.height,
                                       im.width, channels_, height_, width_));
     flat.insert(flat.end(), im.data.begin(), im.data.end());
+    digest_.add(im);
   }
   if (!images.empty()) handles_->images.append_rows<float>(flat.data(), images.size());
   written_ += images.size();
 }
 
-void H5ImageWriter::close() { handles_.reset(); }
+void H5ImageWriter::close() {
+  if (!handles_) return;
+  h5::write_attribute(handles_->file, "content_digest", digest_.digest());
+  handles_.reset();
+}
 
 }  // namespace frerec

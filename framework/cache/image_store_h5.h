@@ -28,6 +28,9 @@ class H5ImageStore final : public ImageStore {
   std::vector<Image> read_rows(const std::vector<std::size_t>& rows) const override;
   const std::filesystem::path& path() const { return path_; }
 
+ protected:
+  std::string precomputed_digest() const override;  // the `content_digest` attribute, if any
+
  private:
   struct Handles;
   std::filesystem::path path_;
@@ -44,12 +47,14 @@ class H5ImageWriter {
   ~H5ImageWriter();
   void append(const std::vector<Image>& images);
   std::size_t size() const { return written_; }
-  // Closes the file (also done by the destructor); the file is complete after close().
+  // Closes the file (also done by the destructor) after storing the content digest
+  // (ImageStore::content_digest) as the file attribute `content_digest`.
   void close();
 
  private:
   struct Handles;
   std::unique_ptr<Handles> handles_;
+  ImageDigest digest_;
   int channels_, height_, width_;
   std::size_t written_ = 0;
 };

@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -37,12 +39,41 @@ class ImageStore {
   }
   Image read(std::size_t index) const { return std::move(read_range(index, index + 1).front()); }
   bool empty() const { return size() == 0; }
+
+ protected:
+  // A digest known without reading the pixels (a file that stores it); empty when not.
+  virtual std::string precomputed_digest() const { return {}; }
+
+ private:
+  mutable std::mutex digest_mutex_;
+  mutable std::string digest_;
+
+ public:
   std::size_t image_floats() const { return static_cast<std::size_t>(channels()) * height() * width(); }
+  // SHA-256 (hex) of the images' shapes and pixel bytes in order: hash(image 0..N-1), then
+  // the count (so it can be computed while a set is written). Computed once per store object
+  // (or read from the file, see precomputed_digest) and memoised: at DR scale one pass over
+  // the pixels takes minutes. Cache keys of every set-level artifact use it.
+  std::string content_digest() const;
   // Images per chunk so that a chunk of float32 images takes about `budget_bytes` (virtual:
   // tests force small chunks to cover chunk boundaries).
   virtual std::size_t chunk_images(std::size_t budget_bytes = std::size_t(128) << 20) const {
     return std::max<std::size_t>(1, budget_bytes / std::max<std::size_t>(1, image_floats() * sizeof(float)));
   }
+};
+
+// content_digest() computed incrementally: add images in order, then digest().
+class ImageDigest {
+ public:
+  ImageDigest();
+  ~ImageDigest();
+  void add(const Image& image);
+  std::string digest() const;  // of the images added so far
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  std::size_t count_ = 0;
 };
 
 // Calls fn(first_index, images) for consecutive chunks of `chunk` images of `store`.

@@ -6,9 +6,11 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
+#include "framework/core/progress.h"
 #include "framework/spectral/parallel.h"
 #include "framework/spectral/ssim_kernel.h"
 #include "framework/spectral/validate.h"
@@ -285,6 +287,10 @@ RetrievalResult top_k_core(const ImageStore& queries, const ImageStore& referenc
   const std::size_t bytes_per_image = 12 * shape_of.size();
   const std::size_t query_chunk = std::max<std::size_t>(8, (std::size_t(256) << 20) / bytes_per_image);
   const std::size_t block = std::max<std::size_t>(4, (std::size_t(16) << 20) / bytes_per_image);
+  // Long searches (≥ 10⁷ pairs: minutes at 256²) log their progress in pairs every 10 s.
+  const std::size_t total_pairs = queries.size() * references.size();
+  std::optional<Progress> bar;
+  if (total_pairs >= 10'000'000) bar.emplace("retrieval pairs", total_pairs, false);
   for (std::size_t q0 = 0; q0 < queries.size(); q0 += query_chunk) {
     const std::size_t q1 = std::min(queries.size(), q0 + query_chunk);
     const std::vector<Image> query_images = checked(queries.read_range(q0, q1), "query", q0);
@@ -312,6 +318,7 @@ RetrievalResult top_k_core(const ImageStore& queries, const ImageStore& referenc
         }
         for (std::size_t j = 0; j < ids.size(); ++j) scored[local].push_back({totals[j] / channels, ids[j]});
       });
+      if (bar) bar->set(q0 * references.size() + (q1 - q0) * r1);
     }
     std::vector<int> rescored(q1 - q0, 0);
     parallel_for(q1 - q0, options.threads, [&](std::size_t local) {
@@ -323,6 +330,7 @@ RetrievalResult top_k_core(const ImageStore& queries, const ImageStore& referenc
     });
     for (int r : rescored) result.rescored_pairs += r;
   }
+  if (bar) bar->finish();
   return result;
 }
 
@@ -371,7 +379,7 @@ template <typename ForEachSet>
 std::string fingerprint_of(const RetrievalOptions& options, ForEachSet&& hash_sets, const std::vector<int>& query_labels,
                            const std::vector<int>& reference_labels) {
   Hasher hasher;
-  hasher.update(std::string("frerec.ssim_top_k.v1;window=") + to_string(options.window) +
+  hasher.update(std::string("frerec.ssim_top_k.v2;window=") + to_string(options.window) +
                 ";pool=" + to_string(options.pool) + ";k=" + std::to_string(options.k) +
                 ";leave_one_out=" + (options.leave_one_out ? "1" : "0") + ";exact_ties=" +
                 (options.exact_ties ? "1" : "0") + ";");
@@ -385,25 +393,15 @@ std::string fingerprint_of(const RetrievalOptions& options, ForEachSet&& hash_se
   return hasher.hex();
 }
 
-void hash_image(Hasher& hasher, const Image& image) {
-  hasher.update(shape_string(image) + ";");
-  hasher.update(image.data.data(), image.data.size() * sizeof(float));
-}
-
 }  // namespace
 
+// Each set enters by its content digest (ImageStore::content_digest, memoised per store), so
+// a DR-scale reference set is read once per store however many retrievals use it.
 std::string retrieval_fingerprint(const std::vector<Image>& queries, const std::vector<Image>& references,
                                   const RetrievalOptions& options, const std::vector<int>& query_labels,
                                   const std::vector<int>& reference_labels) {
-  return fingerprint_of(
-      options,
-      [&](Hasher& hasher) {
-        for (const auto* set : {&queries, &references}) {
-          hasher.update(std::string(set == &queries ? "queries" : "references") + ":" + std::to_string(set->size()) + ";");
-          for (const Image& image : *set) hash_image(hasher, image);
-        }
-      },
-      query_labels, reference_labels);
+  return retrieval_fingerprint(VectorImageStore(queries), VectorImageStore(references), options, query_labels,
+                               reference_labels);
 }
 
 std::string retrieval_fingerprint(const ImageStore& queries, const ImageStore& references,
@@ -412,12 +410,7 @@ std::string retrieval_fingerprint(const ImageStore& queries, const ImageStore& r
   return fingerprint_of(
       options,
       [&](Hasher& hasher) {
-        for (const auto* set : {&queries, &references}) {
-          hasher.update(std::string(set == &queries ? "queries" : "references") + ":" + std::to_string(set->size()) + ";");
-          for_each_chunk(*set, set->chunk_images(), [&](std::size_t, const std::vector<Image>& chunk) {
-            for (const Image& image : chunk) hash_image(hasher, image);
-          });
-        }
+        hasher.update("queries:" + queries.content_digest() + ";references:" + references.content_digest() + ";");
       },
       query_labels, reference_labels);
 }
