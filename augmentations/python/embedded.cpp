@@ -190,7 +190,8 @@ fs::path source_path(const PythonSource& source) {
   return origin.cast<std::string>();
 }
 
-struct PythonFunction::State {
+// Hidden like pybind11's own types (whose objects it holds).
+struct __attribute__((visibility("hidden"))) PythonFunction::State {
   py::object module;
   py::object function;
   py::object setup;  // None when the module has no setup()

@@ -30,7 +30,7 @@ struct ComponentInfo {
   // results but is not written in the config (e.g. the SHA-256 of a Python method's source
   // file), so the cell's config hash covers it. Run by validate_experiment on the selected
   // block only; `key` is its full key ("method.python"). Throws ConfigError.
-  std::function<void(YAML::Node& block, const std::string& key, const config::Provenance& provenance)> resolve;
+  std::function<void(YAML::Node& block, const std::string& key, const config::Provenance& provenance)> resolve = {};
 };
 
 class Catalog {
