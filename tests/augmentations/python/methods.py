@@ -1,5 +1,7 @@
 """Batch functions for tests/augmentations/test_python_method.cpp and the CLI tests: one per
 behaviour of the `python` method (select with method.python.function)."""
+import hashlib
+
 import numpy as np
 
 SETUP_CALLS = []
@@ -26,6 +28,14 @@ def setup_shapes(images, labels, rng, **params):
 
 def noise(images, labels, rng, scale=0.1):
     return np.clip(images + rng.normal(0.0, scale, images.shape), 0, 1).astype(np.float32), labels
+
+
+def digest_log(images, labels, rng, log):
+    """Noise from rng; appends the SHA-256 of what it returns to the file `log`."""
+    out = np.clip(images + rng.normal(0.0, 0.05, images.shape), 0, 1).astype(np.float32)
+    with open(log, "a") as f:
+        f.write(hashlib.sha256(out.tobytes() + labels.tobytes()).hexdigest() + "\n")
+    return out, labels
 
 
 def write_in_place(images, labels, rng):
@@ -79,7 +89,10 @@ def with_nan(images, labels, rng):
 
 
 def out_of_range(images, labels, rng):
-    return images * 2.0 - 0.5, labels
+    out = images.copy()
+    out[0, 0, 0, 0] = -0.5
+    out[-1, 0, 0, 1] = 1.5
+    return out, labels
 
 
 def not_a_pair(images, labels, rng):
