@@ -25,7 +25,9 @@ namespace fs = std::filesystem;
 
 const fs::path kMethods = fs::path(FREREC_SOURCE_DIR) / "tests/augmentations/python/methods.py";
 
+// The same 4 random 1x8x8 images every time.
 train::Batch make_batch(std::int64_t n = 4) {
+  torch::manual_seed(0);
   train::Batch batch;
   batch.images = torch::rand({n, 1, 8, 8}, torch::TensorOptions().dtype(torch::kFloat));
   batch.labels = torch::arange(n, torch::kLong).remainder(2);
@@ -67,7 +69,6 @@ std::string error_of(const std::string& function, const fs::path& log = {}) {
 }
 
 TEST(PythonMethod, IdentityKeepsTheBatch) {
-  torch::manual_seed(0);
   train::Batch batch = make_batch();
   const torch::Tensor images = batch.images.clone(), targets = batch.targets.clone(), labels = batch.labels.clone();
   std::mt19937_64 rng(1);
@@ -89,7 +90,6 @@ TEST(PythonMethod, ImagesAreHandedOverWithoutACopy) {
 }
 
 TEST(PythonMethod, GeneratorFollowsTheBatchGenerator) {
-  torch::manual_seed(0);
   const train::Batch a = run("noise", 7), b = run("noise", 7), c = run("noise", 8);
   EXPECT_TRUE(torch::equal(a.images, b.images));
   EXPECT_FALSE(torch::equal(a.images, c.images));
