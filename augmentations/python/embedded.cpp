@@ -264,6 +264,13 @@ PythonFunction::~PythonFunction() {
   state_.reset();
 }
 
+std::string PythonFunction::versions() const {
+  py::gil_scoped_acquire gil;
+  const std::string python = py::module_::import("platform").attr("python_version")().cast<std::string>();
+  const std::string numpy = py::module_::import("numpy").attr("__version__").cast<std::string>();
+  return python + ", numpy " + numpy;
+}
+
 bool PythonFunction::has_setup() const { return !state_->setup.is_none(); }
 
 void PythonFunction::call_setup(const std::vector<Image>& train, const std::vector<int>& train_labels,

@@ -89,6 +89,8 @@ class PythonFunction {
   Output augment(const Input& input) const;
 
   const PythonSource& source() const { return source_; }
+  // "3.11.2, numpy 1.24.2": the interpreter and numpy that ran it (for record.json).
+  std::string versions() const;
 
  private:
   struct State;  // the Python objects (embedded.cpp)

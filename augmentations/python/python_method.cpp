@@ -54,7 +54,8 @@ class PythonMethod : public Method {
     inputs.record["python"] = {{"source", source_.file.empty() ? source_.module : source_.file.string()},
                                {"function", source_.function},
                                {"source_sha256", now},
-                               {"setup", function_->has_setup()}};
+                               {"setup", function_->has_setup()},
+                               {"python", function_->versions()}};
     return inputs;
   }
 

@@ -103,6 +103,8 @@ TEST_F(CliPython, ExampleMethodIsATable2Row) {
   EXPECT_EQ(record["status"], "ok");
   EXPECT_EQ(record["extra"]["method"]["row"], "python-random_erasing");
   EXPECT_EQ(record["extra"]["method"]["python"]["source_sha256"].get<std::string>().size(), 64u);
+  EXPECT_EQ(record["extra"]["method"]["python"]["python"].get<std::string>().rfind("3.11", 0), 0u) << record;
+  EXPECT_NE(record["extra"]["method"]["python"]["python"].get<std::string>().find(", numpy 1."), std::string::npos);
   const std::string table = read_file(fs::path(results) / "demo/table2.md");
   EXPECT_NE(table.find("| demo_mri / resnet18 | raw |"), std::string::npos) << table;
   EXPECT_NE(table.find("| python-random_erasing |"), std::string::npos) << table;
