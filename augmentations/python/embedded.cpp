@@ -141,7 +141,14 @@ void ensure_interpreter() {
   static std::string failure;
   std::call_once(once, [] {
     if (Py_IsInitialized()) return;  // a host interpreter (the program runs inside Python): it owns the GIL
-    py::initialize_interpreter(/*init_signal_handlers=*/false);
+    try {
+      py::initialize_interpreter(/*init_signal_handlers=*/false);
+    } catch (const std::exception& e) {
+      failure = fmt::format("python method: the embedded Python {} could not start ({}); check PYTHONHOME and "
+                            "PYTHONPATH",
+                            PY_VERSION, one_line(e.what()));
+      return;
+    }
     try {
       py::module_::import("numpy");
     } catch (const py::error_already_set& e) {

@@ -27,9 +27,10 @@ struct Result {
   std::string output;
 };
 
-Result frerec(const std::string& args, const fs::path& cwd) {
+// Runs the program from `cwd` (with `env`, e.g. "PYTHONHOME=/x", set), capturing its output.
+Result frerec(const std::string& args, const fs::path& cwd, const std::string& env = "") {
   const std::string command =
-      "cd '" + cwd.string() + "' && " + std::string(FREREC_BINARY_DIR) + "/frerec " + args + " 2>&1";
+      "cd '" + cwd.string() + "' && " + env + " " + std::string(FREREC_BINARY_DIR) + "/frerec " + args + " 2>&1";
   Result result;
   FILE* pipe = popen(command.c_str(), "r");
   std::array<char, 4096> buffer{};
@@ -245,6 +246,21 @@ TEST_F(CliPython, BadMethodsFailTheirCellWithOneLine) {
   EXPECT_NE(r.output.find("method.python.file '" + (dir_ / "nowhere.py").string() + "' not found"), std::string::npos)
       << r.output;
   EXPECT_FALSE(fs::exists(dir_ / "bad_missing/bad/demo_mri"));
+}
+
+// The interpreter starts only for Python cells: with a Python that cannot start (PYTHONHOME
+// pointing nowhere) a RAW cell runs, and a Python cell fails.
+TEST_F(CliPython, OtherMethodsNeverStartPython) {
+  write_config("lazy", kMethods, "identity");
+  const std::string broken = "PYTHONHOME=" + (dir_ / "no_python_here").string();
+  Result r = frerec("--threads 2 --results-dir lazy run lazy.yaml method.name=raw", dir_, broken);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir_ / "lazy/lazy/demo_mri/raw/resnet18/seed=0/record.json"));
+  r = frerec("--threads 2 --results-dir lazy run lazy.yaml", dir_, broken);
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("python method: the embedded Python 3.11"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("could not start"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir_ / "lazy/lazy/demo_mri/python-methods/resnet18/seed=0/record.json"));
 }
 
 // The config hash covers the file's content: an edit reruns the cell, an unchanged file
