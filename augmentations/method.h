@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -43,6 +44,7 @@ struct CellData {
   config::Params data;        // the `data` section (counts etc.)
   std::uint64_t seed = 0;     // the cell's training seed
   RunContext& run;
+  std::filesystem::path log;  // the cell's log.txt, for details beyond one line (e.g. a Python traceback); may be empty
 };
 
 struct TrainingInputs {

@@ -54,7 +54,8 @@ class ClassifyExperiment : public CellExperiment {
     const config::Params method_section = cfg.sub("method");
     const std::string method_name = method_section.get<std::string>("name");
     auto method = augmentations::method_registry().create(method_name, method_section.sub(method_name));
-    augmentations::CellData cell{task, method_section, method_section.sub(method_name), data_section, seed, context.run};
+    augmentations::CellData cell{task, method_section, method_section.sub(method_name), data_section, seed, context.run,
+                                 context.dir / "log.txt"};
     augmentations::TrainingInputs inputs = method->prepare(cell);
     context.record_extra["method"] = inputs.record;
 

@@ -1,6 +1,7 @@
 // Calls every component library's registration and declares the config sections.
 #include "augmentations/frerec/pipeline.h"
 #include "augmentations/method.h"
+#include "augmentations/python/python_method.h"
 #include "datasets/dataset.h"
 #include "datasets/register.h"
 #include "framework/config/experiment_schema.h"
@@ -26,6 +27,7 @@ void register_components() {
   generators::register_generators();  // the generator section
   register_gan_source();
   augmentations::register_all();
+  augmentations::register_python_method();
   pipeline::register_frerec_methods();
   config::register_section({"method", "the augmentation method of a cell (Table 2 rows)",
                             augmentations::method_section_schema(), "methods", "raw", {}});

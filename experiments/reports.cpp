@@ -44,6 +44,10 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string coordinate(const nlohmann::json& record, const std::string& key) {
+  // A labelled method (method.<name>.label, e.g. a Python method) is its own row.
+  if (key == "method.name" && record.contains("extra") && record["extra"].contains("method") &&
+      record["extra"]["method"].is_object() && record["extra"]["method"].contains("row"))
+    return record["extra"]["method"]["row"].get<std::string>();
   const auto& coordinates = record["coordinates"];
   if (coordinates.contains(key)) return coordinates[key].get<std::string>();
   // Not swept: read it from the cell id (<data>/<method>/<model>/.../seed=k).

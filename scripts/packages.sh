@@ -8,7 +8,7 @@ FREREC_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libcairo2-dev
   clang-14 libclang-rt-14-dev
   chromium  # headless, for the report_in_browser test
-  python3 python3-numpy python3-scipy python3-torch python3-torchvision python3-skimage python3-sklearn python3-h5py
+  python3 python3-dev pybind11-dev python3-numpy python3-scipy python3-torch python3-torchvision python3-skimage python3-sklearn python3-h5py
   slurm-wlm munge
 )
 

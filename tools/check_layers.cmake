@@ -2,6 +2,7 @@
 # sideways (docs/architecture.md):
 #
 #   apps -> experiments -> augmentations -> {models, datasets} -> framework
+#   python (the `frerec` Python module) -> augmentations, {models, datasets}, framework
 #
 # A file may include its own top-level folder and any folder of a lower rank; models/ and
 # datasets/ share a rank and do not include each other; apps/ (the program) includes only
@@ -21,7 +22,8 @@ set(rank_datasets 1)
 set(rank_augmentations 2)
 set(rank_experiments 3)
 set(rank_apps 4)
-set(layers framework models datasets augmentations experiments apps)
+set(rank_python 4)
+set(layers framework models datasets augmentations experiments apps python)
 set(allowed_from_apps apps experiments framework)
 
 set(violations "")
@@ -44,6 +46,8 @@ foreach(layer IN LISTS layers)
         if(index EQUAL -1)
           set(bad TRUE)
         endif()
+      elseif(layer STREQUAL "python" AND target STREQUAL "apps")
+        set(bad TRUE)
       elseif(NOT rank_${target} LESS rank_${layer})
         set(bad TRUE)
       endif()

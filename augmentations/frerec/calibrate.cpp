@@ -218,6 +218,23 @@ void require_safe_output(const CalibrateArgs& args, const std::vector<std::strin
 
 }  // namespace
 
+FreRecSettings calibrate_settings(const YAML::Node& root, const config::Provenance& provenance, FreRecStage stage) {
+  const config::Schema full = frerec_schema(true);
+  config::Schema schema;
+  for (const char* key : {"shr", "dae", "dae_val_images", "dae_train_images"}) {
+    const config::Field* f = full.find(key);
+    if (f->type == config::Type::kMap)
+      schema.add_map(f->name, *f->sub, f->doc);
+    else
+      schema.add_int(f->name, f->default_value.as<long>(), f->doc, f->min, f->max);
+  }
+  const YAML::Node validated = schema.validate(root, "", provenance);
+  YAML::Node settings_node = YAML::Clone(validated);
+  settings_node["apply_to"] = YAML::Load("[synthetic]");
+  settings_node["synthetic_per_class"] = -1;
+  return frerec_settings_from(config::Params(settings_node, ""), stage);
+}
+
 int calibrate_command(const CalibrateArgs& args, RunContext& run) {
   if (args.stage != "shr" && args.stage != "rhm" && args.stage != "full")
     throw ConfigError("calibrate --stage '" + args.stage + "' must be shr, rhm or full");
@@ -238,20 +255,7 @@ int calibrate_command(const CalibrateArgs& args, RunContext& run) {
     }
   }
   config::resolve_interpolations(root, provenance);
-  const config::Schema full = frerec_schema(true);
-  config::Schema schema;
-  for (const char* key : {"shr", "dae", "dae_val_images", "dae_train_images"}) {
-    const config::Field* f = full.find(key);
-    if (f->type == config::Type::kMap)
-      schema.add_map(f->name, *f->sub, f->doc);
-    else
-      schema.add_int(f->name, f->default_value.as<long>(), f->doc, f->min, f->max);
-  }
-  const YAML::Node validated = schema.validate(root, "", provenance);
-  YAML::Node settings_node = YAML::Clone(validated);
-  settings_node["apply_to"] = YAML::Load("[synthetic]");
-  settings_node["synthetic_per_class"] = -1;
-  const FreRecSettings settings = frerec_settings_from(config::Params(settings_node, ""), parse_stage(args.stage));
+  const FreRecSettings settings = calibrate_settings(root, provenance, parse_stage(args.stage));
   const shr::ShrOptions& options = settings.shr;
 
   const auto t0 = std::chrono::steady_clock::now();

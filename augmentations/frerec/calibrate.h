@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "augmentations/frerec/pipeline.h"
+#include "framework/config/schema.h"
 #include "framework/core/context.h"
 
 namespace frerec::pipeline {
@@ -19,5 +21,10 @@ struct CalibrateArgs {
   std::vector<std::string> overrides;
 };
 int calibrate_command(const CalibrateArgs& args, RunContext& run);
+
+// The settings calibrate uses: the `shr`, `dae` and `dae_val_images` keys of `root` (a
+// mapping, e.g. {shr: {k: 8}}) validated and completed with defaults (ConfigError naming
+// the key), applied to the synthetic images only. Shared with the Python module (python/).
+FreRecSettings calibrate_settings(const YAML::Node& root, const config::Provenance& provenance, FreRecStage stage);
 
 }  // namespace frerec::pipeline

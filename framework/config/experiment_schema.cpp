@@ -123,9 +123,11 @@ YAML::Node validate_experiment(const YAML::Node& root, const Provenance& provena
       if (key != selected && Catalog::instance().find(spec.component_kind, key)) doomed.push_back(key);
     }
     for (const auto& key : doomed) section.remove(key);
-    if (!section[selected]) {
-      const ComponentInfo& info = Catalog::instance().require(spec.component_kind, selected, spec.name + ".name");
-      section[selected] = info.schema->validate(YAML::Node(), spec.name + "." + selected, provenance);
+    const ComponentInfo& info = Catalog::instance().require(spec.component_kind, selected, spec.name + ".name");
+    if (!section[selected]) section[selected] = info.schema->validate(YAML::Node(), spec.name + "." + selected, provenance);
+    if (info.resolve) {
+      YAML::Node block = section[selected];
+      info.resolve(block, spec.name + "." + selected, provenance);
     }
   }
   for (const auto& spec : sections())

@@ -15,6 +15,13 @@ void Catalog::add(ComponentInfo info) {
   of_kind[name] = std::move(info);
 }
 
+void Catalog::set_resolver(const std::string& kind, const std::string& name, decltype(ComponentInfo::resolve) resolve) {
+  auto k = entries_.find(kind);
+  if (k == entries_.end() || k->second.count(name) == 0)
+    throw ConfigError("set_resolver: no " + kind + " component '" + name + "' is registered");
+  k->second[name].resolve = std::move(resolve);
+}
+
 const ComponentInfo* Catalog::find(const std::string& kind, const std::string& name) const {
   auto k = entries_.find(kind);
   if (k == entries_.end()) return nullptr;

@@ -26,12 +26,19 @@ struct ComponentInfo {
   std::shared_ptr<const config::Schema> schema;
   // Optional extra facts for `frerec info KIND NAME` (e.g. a model's parameter count).
   std::function<std::string(const config::Params&)> details;
+  // Optional: completes the selected component's validated block with what changes its
+  // results but is not written in the config (e.g. the SHA-256 of a Python method's source
+  // file), so the cell's config hash covers it. Run by validate_experiment on the selected
+  // block only; `key` is its full key ("method.python"). Throws ConfigError.
+  std::function<void(YAML::Node& block, const std::string& key, const config::Provenance& provenance)> resolve = {};
 };
 
 class Catalog {
  public:
   static Catalog& instance();
   void add(ComponentInfo info);  // replaces an entry of the same kind and name
+  // Sets the `resolve` hook of a registered component (ConfigError when it is not registered).
+  void set_resolver(const std::string& kind, const std::string& name, decltype(ComponentInfo::resolve) resolve);
   const ComponentInfo* find(const std::string& kind, const std::string& name) const;
   std::vector<std::string> kinds() const;
   std::vector<const ComponentInfo*> list(const std::string& kind) const;

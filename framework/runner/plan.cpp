@@ -45,6 +45,15 @@ std::string part_of(const YAML::Node& config, const std::string& key) {
   return value && value.IsScalar() ? sanitize(value.Scalar()) : "none";
 }
 
+// The method part of a cell id: method.name, or "<name>-<label>" when the selected method's
+// block has a non-empty `label` (a Python method: one row per user method, plan.h).
+std::string method_part(const YAML::Node& config) {
+  const std::string name = part_of(config, "method.name");
+  const YAML::Node label = config::get_by_path(config, "method." + name + ".label");
+  if (label && label.IsScalar() && !label.Scalar().empty()) return name + "-" + sanitize(label.Scalar());
+  return name;
+}
+
 }  // namespace
 
 std::string config_hash(const YAML::Node& config) {
@@ -179,7 +188,7 @@ ExperimentPlan make_plan(const config::LoadedConfig& loaded, const std::filesyst
     }
     cell.config_hash = config_hash(cell.config);
 
-    std::vector<std::string> parts = {part_of(cell.config, "data.name"), part_of(cell.config, "method.name"),
+    std::vector<std::string> parts = {part_of(cell.config, "data.name"), method_part(cell.config),
                                       part_of(cell.config, "model.name")};
     // Cells of other kinds than the Table 2 cell live beside it in a suite's folder.
     const std::string kind = cell.config["experiment"]["kind"].as<std::string>();

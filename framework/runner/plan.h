@@ -3,7 +3,9 @@
 // Coordinates are ordered data.name, method.name, model.name, then the other swept keys
 // in the order given, and `seed` innermost, so cell indices are stable for a config and
 // `--cell N` (a job-array index) always names the same cell. A cell's folder, relative
-// to results/<experiment>/, is <data>/<method>/<model>/[<key>=<value>/...]seed=<k>.
+// to results/<experiment>/, is <data>/<method>/<model>/[<key>=<value>/...]seed=<k>, where
+// <method> is method.name, or <name>-<label> when the selected method block has a `label`
+// (method.python.label: several Python methods are distinct cells and Table 2 rows).
 #pragma once
 
 #include <yaml-cpp/yaml.h>

@@ -1,0 +1,2 @@
+def augment(images, labels, rng)
+    return images, labels
