@@ -277,25 +277,13 @@ std::vector<Image> shr_batch(const std::vector<Image>& synthetic, const std::vec
   if (real.empty()) throw RunError("shr: the real image pool is empty; give at least one real image");
   spectral::require_uniform_set(real, kComponent, "real");
   spectral::require_uniform_set(synthetic, kComponent, "synthetic", &real[0], "real image 0");
-  if (neighbours.queries != static_cast<int>(synthetic.size()) || neighbours.k < 1 ||
-      neighbours.indices.size() != synthetic.size() * static_cast<std::size_t>(neighbours.k)) {
-    throw ConfigError("shr: the retrieval result has " + std::to_string(neighbours.queries) + " rows of k=" +
-                      std::to_string(neighbours.k) + " for " + std::to_string(synthetic.size()) +
-                      " synthetic images; recompute the retrieval for this set");
-  }
-  for (std::int32_t idx : neighbours.indices) {
-    if (idx < 0 || static_cast<std::size_t>(idx) >= real.size()) {
-      throw ConfigError("shr: the retrieval result refers to real image " + std::to_string(idx) + " but only " +
-                        std::to_string(real.size()) + " real images were given; recompute the retrieval");
-    }
-  }
+  // The mapping (and the checks of the retrieval result) are shr_stream's, on views.
   const auto stats = high_frequency_stats(real, options, threads);
   std::vector<Image> out(synthetic.size());
-  spectral::parallel_for(synthetic.size(), threads, [&](std::size_t i) {
-    std::vector<const ImageStats*> picked;
-    for (int j = 0; j < neighbours.k; ++j) picked.push_back(&stats[neighbours.index(static_cast<int>(i), j)]);
-    out[i] = apply_shr(synthetic[i], picked, options, index_offset + i);
-  });
+  shr_stream(VectorImageStore(synthetic), VectorImageStore(real), stats, neighbours, options, threads, index_offset,
+             [&](std::size_t first, std::vector<Image>&& chunk) {
+               for (std::size_t i = 0; i < chunk.size(); ++i) out[first + i] = std::move(chunk[i]);
+             });
   return out;
 }
 
