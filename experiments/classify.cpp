@@ -130,7 +130,13 @@ TrainedClassifier train_classifier(const config::Params& cfg, int channels, int 
   train::TrainerOptions options = train::from_params(cfg.sub("train"));
   options.seed = seed;
   options.device = run.device;
-  options.threads = run.threads;
+  // train.threads fixes the intra-op count (results then independent of --threads); 0 follows --threads.
+  if (options.threads == 0) {
+    options.threads = run.threads;
+  } else if (options.threads > run.threads) {
+    spdlog::info("{}: train.threads={} exceeds --threads {}; training uses {} LibTorch threads as configured", what,
+                 options.threads, run.threads, options.threads);
+  }
   train::Trainer trainer(options);
   augmentations::add_base_transforms(trainer, cfg.sub("method"));
   if (configure) configure(trainer, out.model);

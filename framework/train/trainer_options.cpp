@@ -37,6 +37,11 @@ config::Schema trainer_schema() {
   s.add_float("label_smoothing", 0.0, "label smoothing eps: targets (1-eps)*y + eps/num_classes", 0.0, 1.0);
   s.add_float("grad_clip", 0.0, "clip the global gradient L2 norm to this value; 0 = off", 0.0, 1e9);
   s.add_int("workers", 2, "data loader threads; 0 loads batches on the training thread", 0, 256);
+  s.add_int("threads", 0,
+            "LibTorch intra-op threads for this cell's training and test predictions; 0 follows --threads. "
+            "A fixed value makes the cell's results identical whatever --threads (LibTorch's CPU kernels split "
+            "their sums by thread count, so with 0 the trained model depends on --threads, as in PyTorch)",
+            0, 1024);
   s.add_int("prefetch", 4, "batches prepared ahead of the training step (bounded queue)", 1, 1024);
   s.add_bool("amp", false, "bfloat16 autocast on CUDA; ignored (with a note) on CPU");
   s.add_bool("channels_last", false, "channels-last memory format on CUDA; ignored (with a note) on CPU");
@@ -71,6 +76,7 @@ TrainerOptions from_params(const config::Params& p) {
   o.grad_clip = p.get_or<double>("grad_clip", o.grad_clip);
   o.workers = p.get_or<int>("workers", o.workers);
   o.prefetch = p.get_or<int>("prefetch", o.prefetch);
+  o.threads = p.get_or<int>("threads", o.threads);
   o.amp = p.get_or<bool>("amp", o.amp);
   o.channels_last = p.get_or<bool>("channels_last", o.channels_last);
   o.val_metric = p.get_or<std::string>("val_metric", o.val_metric);

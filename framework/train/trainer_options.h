@@ -6,10 +6,11 @@
 //   0 = epochs decide) · batch_size · eval_batch_size · drop_last ·
 //   warmup_epochs (may be fractional) · schedule cosine|step|constant · min_lr (cosine
 //   floor) · step_size (epochs), gamma (step) · label_smoothing · grad_clip (max global L2
-//   norm, 0 = off) · workers (loader threads, 0 = load on the training thread) · prefetch
+//   norm, 0 = off) · workers (loader threads, 0 = load on the training thread) · threads
+//   (LibTorch intra-op threads for training and predictions, 0 = the run's --threads) · prefetch
 //   (batches prepared ahead) · amp, channels_last (CUDA only; ignored with a note on CPU) ·
 //   val_metric auc|accuracy|f1 · model_selection last|best · num_classes · resume.
-// Seed, device, threads and max_epochs_this_run come from the run (RunContext and the cell),
+// Seed, device and max_epochs_this_run come from the run (RunContext and the cell),
 // not from the trainer section.
 //
 // Length: `epochs` passes over the training set, or, when `steps` > 0, exactly `steps`
@@ -61,11 +62,11 @@ struct TrainerOptions {
   std::string model_selection = "last";
   int num_classes = 2;
   bool resume = true;
+  int threads = 0;  // LibTorch intra-op threads while training and predicting; 0 leaves the current setting
 
   // --- from the run, not the config section ---
   std::uint64_t seed = 0;
   std::string device = "cpu";
-  int threads = 0;              // LibTorch intra-op threads; 0 leaves the current setting
   int max_epochs_this_run = 0;  // stop (checkpointed) after this many epochs in this call; 0 = no limit
 };
 

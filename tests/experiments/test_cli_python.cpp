@@ -103,6 +103,7 @@ TEST_F(CliPython, ExampleMethodIsATable2Row) {
   const auto record = json(cell / "record.json");
   EXPECT_EQ(record["status"], "ok");
   EXPECT_EQ(record["extra"]["method"]["row"], "python-random_erasing");
+  EXPECT_NE(read_file(cell / "config.yaml").find("threads: 1"), std::string::npos) << "the example pins train.threads";
   EXPECT_EQ(record["extra"]["method"]["python"]["source_sha256"].get<std::string>().size(), 64u);
   EXPECT_EQ(record["extra"]["method"]["python"]["python"].get<std::string>().rfind("3.11", 0), 0u) << record;
   EXPECT_NE(record["extra"]["method"]["python"]["python"].get<std::string>().find(", numpy 1."), std::string::npos);
@@ -120,23 +121,29 @@ TEST_F(CliPython, ExampleMethodIsATable2Row) {
 }
 
 // The metrics and predictions of a Python cell (amplitude_mix: setup() and the numpy
-// Generator) do not depend on the loader workers or a kill and resume. What Python computes
-// does not depend on --threads either: every batch it returns is the same with 1 and 2
-// LibTorch threads. (The trained weights do: LibTorch's CPU kernels split their reductions
-// by thread count, for the built-in methods as much as for Python ones — docs/decisions.md.)
+// Generator) do not depend on the loader workers, a kill and resume, or --threads 1/2 (with
+// train.threads fixed, as the example configs do). What Python computes does not depend on
+// the LibTorch thread count either: every batch it returns is the same with 1 and 2 threads.
 TEST_F(CliPython, ResultsIdenticalAcrossWorkersResumeAndThreads) {
   write_config("amp", (kSource / "examples/python_methods/amplitude_mix.py").string(), "augment",
                "{alpha: 0.5, p: 1.0, partners: train}", 3);
-  Result r = frerec("--threads 2 --results-dir w2 run amp.yaml", dir_);
+  Result r = frerec("--threads 2 --results-dir w2 run amp.yaml train.threads=1", dir_);
   ASSERT_EQ(r.code, 0) << r.output;
   const fs::path cell = "amp/demo_mri/python-amplitude_mix/resnet18/seed=0";
   const std::string predictions = read_file(dir_ / "w2" / cell / "predictions.csv");
   const auto metrics = json(dir_ / "w2" / cell / "record.json")["metrics"];
-  r = frerec("--threads 2 --results-dir w1 run amp.yaml train.workers=1", dir_);
-  ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_EQ(read_file(dir_ / "w1" / cell / "predictions.csv"), predictions);
-  const auto w1 = json(dir_ / "w1" / cell / "record.json")["metrics"];
-  for (const char* key : {"auc", "accuracy", "f1", "precision", "recall"}) EXPECT_EQ(w1[key], metrics[key]) << key;
+  const std::pair<const char*, const char*> variants[] = {{"w1", "--threads 2 --results-dir w1 run amp.yaml "
+                                                                 "train.threads=1 train.workers=1"},
+                                                          {"t1", "--threads 1 --results-dir t1 run amp.yaml "
+                                                                 "train.threads=1"}};
+  for (const auto& [folder, command] : variants) {
+    r = frerec(command, dir_);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(read_file(dir_ / folder / cell / "predictions.csv"), predictions) << folder;
+    const auto other = json(dir_ / folder / cell / "record.json")["metrics"];
+    for (const char* key : {"auc", "accuracy", "f1", "precision", "recall"})
+      EXPECT_EQ(other[key], metrics[key]) << folder << " " << key;
+  }
 
   // Killed (SIGKILL) once the first epoch's checkpoint exists, then resumed.
   const std::string last = "killed/" + cell.string() + "/checkpoints/last.pt";
