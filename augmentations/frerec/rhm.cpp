@@ -183,8 +183,10 @@ struct DaeCheckpoint {
   std::optional<train::Checkpoint> shared;  // absent for the legacy format
 };
 
+// With weight averaging, "model" holds the averaged weights (what inference loads) and "raw"
+// the optimiser's own, for resuming.
 void save_checkpoint(const std::filesystem::path& path, const Restormer& net, const torch::optim::Optimizer* optimizer,
-                     const std::string& train_config, const TrainState& state) {
+                     const std::string& train_config, const TrainState& state, const Restormer& raw = nullptr) {
   train::Checkpoint checkpoint;
   checkpoint.kind = kKind;
   checkpoint.fingerprint = sha256_hex(train_config);
@@ -194,6 +196,7 @@ void save_checkpoint(const std::filesystem::path& path, const Restormer& net, co
                      {"global_step", state.global_step},
                      {"history", history_json(state.history)}};
   checkpoint.add_module("model", *net);
+  if (raw) checkpoint.add_module("raw", *raw);
   if (optimizer) checkpoint.add_optimizer("adamw", *optimizer);
   checkpoint.add_rng();
   train::write_checkpoint(path, checkpoint);
@@ -279,6 +282,10 @@ config::Schema dae_schema() {
             "after each epoch, recompute every BatchNorm's running statistics as the plain mean over this many "
             "training batches of the current weights (0: keep the momentum averages)",
             0, 100000);
+  s.add_float("ema_decay", 0.0,
+              "exponential moving average of the weights for validation, the saved model and inference "
+              "(decay min(ema_decay, (1+t)/(10+t)) at step t); 0: off, use the raw weights",
+              0.0, 0.99999);
   return s;
 }
 
@@ -298,6 +305,7 @@ void DaeTrainOptions::validate() const {
   parse_spectral_loss(spectral_loss);
   if (val_batch_size < 1) fail("val_batch_size", std::to_string(val_batch_size), "must be >= 1");
   if (precise_bn_batches < 0) fail("precise_bn_batches", std::to_string(precise_bn_batches), "must be >= 0");
+  if (!(ema_decay >= 0 && ema_decay < 1)) fail("ema_decay", std::to_string(ema_decay), "must be in [0, 1)");
   if (!network_yaml.empty()) RestormerOptions::from_yaml(network_yaml).validate("dae.network");
 }
 
@@ -311,6 +319,7 @@ std::string DaeTrainOptions::canonical() const {
   // Only when set: keys of earlier runs stay valid.
   if (zero_init_output) j["zero_init_output"] = true;
   if (precise_bn_batches > 0) j["precise_bn_batches"] = precise_bn_batches;
+  if (ema_decay > 0) j["ema_decay"] = ema_decay;
   return j.dump();
 }
 
@@ -335,6 +344,7 @@ DaeTrainOptions dae_options_from(const config::Params& p) {
   o.val_batch_size = p.get<int>("val_batch_size");
   o.zero_init_output = p.get<bool>("zero_init_output");
   o.precise_bn_batches = p.get<int>("precise_bn_batches");
+  o.ema_decay = p.get<double>("ema_decay");
   o.validate();
   return o;
 }
@@ -412,6 +422,7 @@ struct DaeRun {
   RestormerOptions arch;
   torch::Device device{torch::kCPU};
   Restormer net{nullptr};
+  Restormer ema{nullptr};  // the averaged weights (dae.ema_decay > 0): validated, saved and applied
   std::unique_ptr<torch::optim::AdamW> optimizer;
   std::int64_t steps_per_epoch = 0, total_steps = 0;
   std::string train_config;
@@ -454,6 +465,17 @@ void set_up(DaeRun& run, const DaePairs& validation, const RunContext& context) 
   }
   run.net->to(run.device);
   run.net->train();
+  if (options.ema_decay > 0) {
+    run.ema = Restormer(run.arch);
+    run.ema->to(run.device);
+    torch::NoGradGuard no_grad;
+    const auto source = run.net->named_parameters(), target = run.ema->named_parameters();
+    for (const auto& item : source) target[item.key()].copy_(item.value());
+    const auto source_buffers = run.net->named_buffers(), target_buffers = run.ema->named_buffers();
+    for (const auto& item : source_buffers) target_buffers[item.key()].copy_(item.value());
+    for (auto& parameter : run.ema->parameters()) parameter.set_requires_grad(false);
+    run.ema->eval();
+  }
   run.optimizer = std::make_unique<torch::optim::AdamW>(
       run.net->parameters(), torch::optim::AdamWOptions(options.lr).betas({0.9, 0.999}).weight_decay(options.weight_decay));
   run.steps_per_epoch = options.steps_per_epoch > 0
@@ -477,7 +499,12 @@ bool resume(DaeRun& run) {
   if (stored.shared->fingerprint != sha256_hex(run.train_config))
     throw RunError("dae: " + run.last.string() +
                    " was written with another training config; use another checkpoint_dir or resume: false");
-  load_dae_state(run.net, stored.model, true, run.last.string());
+  if (run.ema) {
+    load_dae_state(run.ema, stored.model, true, run.last.string());
+    load_dae_state(run.net, stored.shared->module("raw"), true, run.last.string());
+  } else {
+    load_dae_state(run.net, stored.model, true, run.last.string());
+  }
   stored.shared->load_optimizer("adamw", *run.optimizer, run.device);
   run.state = stored.state;
   spdlog::info("dae: resumed from {} at epoch {}", run.last.string(), run.state.epoch);
@@ -578,6 +605,27 @@ LossTerms train_step(DaeRun& run, const at::Tensor& inputs, const at::Tensor& ta
   return terms;
 }
 
+// ema ← d·ema + (1 − d)·net over parameters and floating-point buffers (BatchNorm statistics),
+// d = min(ema_decay, (1 + t) / (10 + t)) after global step t; integer buffers are copied.
+void update_ema(DaeRun& run) {
+  if (!run.ema) return;
+  const double t = static_cast<double>(run.state.global_step);
+  const double decay = std::min(run.options.ema_decay, (1.0 + t) / (10.0 + t));
+  torch::NoGradGuard no_grad;
+  auto average = [decay](const torch::OrderedDict<std::string, at::Tensor>& source,
+                         torch::OrderedDict<std::string, at::Tensor> target) {
+    for (const auto& item : source) {
+      at::Tensor& averaged = target[item.key()];
+      if (averaged.is_floating_point())
+        averaged.mul_(decay).add_(item.value().detach(), 1.0 - decay);
+      else
+        averaged.copy_(item.value());
+    }
+  };
+  average(run.net->named_parameters(), run.ema->named_parameters());
+  average(run.net->named_buffers(), run.ema->named_buffers());
+}
+
 // The training half of an epoch; fills the train_* fields and lr of `stats`.
 void train_epoch(DaeRun& run, int epoch, DaeEpochStats& stats) {
   const DaeTrainOptions& options = run.options;
@@ -594,6 +642,7 @@ void train_epoch(DaeRun& run, int epoch, DaeEpochStats& stats) {
     terms.total.backward();
     if (options.grad_clip > 0) torch::nn::utils::clip_grad_norm_(run.net->parameters(), options.grad_clip);
     run.optimizer->step();
+    update_ema(run);
     ++run.state.global_step;
     sum_loss += loss_value;
     sum_pixel += terms.pixel.item<double>();
@@ -616,7 +665,8 @@ void recompute_batchnorm(DaeRun& run, int epoch) {
   const int batches = run.options.precise_bn_batches;
   if (batches <= 0) return;
   std::vector<torch::nn::BatchNorm2dImpl*> norms;
-  for (const auto& module : run.net->modules(/*include_self=*/false))
+  Restormer& net = run.ema ? run.ema : run.net;  // the network that is validated and saved
+  for (const auto& module : net->modules(/*include_self=*/false))
     if (auto* bn = dynamic_cast<torch::nn::BatchNorm2dImpl*>(module.get())) norms.push_back(bn);
   if (norms.empty()) return;
   std::vector<c10::optional<double>> momenta;
@@ -629,17 +679,19 @@ void recompute_batchnorm(DaeRun& run, int epoch) {
   std::mt19937_64 rng(mix(mix(run.options.seed, 0x626eULL), static_cast<std::uint64_t>(epoch) + 1));
   const std::vector<std::size_t> order =
       sample_order(run, static_cast<std::size_t>(batches) * static_cast<std::size_t>(run.options.batch_size), rng);
+  net->train();
   for (int b = 0; b < batches; ++b) {
     const auto batch = patch_batch(run, epoch, order, static_cast<std::size_t>(b) * run.options.batch_size, rng);
-    run.net->forward(batch.first.to(run.device));
+    net->forward(batch.first.to(run.device));
   }
   for (std::size_t i = 0; i < norms.size(); ++i) norms[i]->options.momentum(momenta[i]);
+  if (run.ema) run.ema->eval();
 }
 
 // Loss, PSNR and SSIM of the whole validation images (padded like inference).
 void validate(DaeRun& run, DaeEpochStats& stats) {
   stats.input_psnr = run.input_psnr;
-  const auto outputs = restore_tensors(run.net, run.val_inputs, run.options.val_batch_size, run.device);
+  const auto outputs = restore_tensors(run.ema ? run.ema : run.net, run.val_inputs, run.options.val_batch_size, run.device);
   torch::NoGradGuard no_grad;
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const double n = static_cast<double>(outputs.size());
@@ -679,8 +731,10 @@ DaeTrainResult train_dae(const DaeTrainOptions& options, const DaePairs& train, 
     run.state.epoch = epoch + 1;
     run.state.history.push_back(stats);
     if (!run.last.empty()) {
-      save_checkpoint(run.last, run.net, run.optimizer.get(), run.train_config, run.state);
-      if (stats.val_psnr > best_psnr) save_checkpoint(run.best, run.net, nullptr, run.train_config, run.state);
+      const Restormer& validated = run.ema ? run.ema : run.net;
+      save_checkpoint(run.last, validated, run.optimizer.get(), run.train_config, run.state,
+                      run.ema ? run.net : Restormer(nullptr));
+      if (stats.val_psnr > best_psnr) save_checkpoint(run.best, validated, nullptr, run.train_config, run.state);
     }
     best_psnr = std::max(best_psnr, stats.val_psnr);
     if (progress) {

@@ -75,6 +75,12 @@ struct DaeTrainOptions {
   // learning rate that moves the weights every step, the momentum averages lag the weights and
   // the eval-mode network differs from the one that was trained.
   int precise_bn_batches = 0;
+  // Exponential moving average of the weights (Polyak averaging), 0 = off. Validation, the
+  // saved model and inference use the averaged weights; the optimiser keeps training the
+  // raw ones. Decay at step t: min(ema_decay, (1 + t) / (10 + t)), so a short run is not
+  // dominated by the initialisation. With batch 4 and a learning rate that moves every output
+  // pixel by more than the few-dB gain being learned, the averaged network is the quieter one.
+  double ema_decay = 0;
 
   void validate() const;        // ConfigError naming the key
   std::string canonical() const;  // all keys that change the result (resume must match)

@@ -214,6 +214,63 @@ TEST_F(DaeTest, PreciseBatchNormRecomputesRunningStatisticsAndLeavesTrainingAlon
   EXPECT_THROW(options.validate(), ConfigError);
 }
 
+// ema_decay: training itself is untouched (same losses; the "raw" weights equal a run
+// without averaging), the saved model is the average — after one step exactly
+// 0.1·init + 0.9·trained (decay min(0.9, 1/10)) — and an interrupted run resumes both exactly.
+TEST_F(DaeTest, WeightAveragingValidatesAndSavesTheAverageAndResumesExactly) {
+  const auto train = noisy_pairs(6, 24, 1), val = noisy_pairs(2, 24, 50);
+  auto options = tiny_options(dir_ / "plain");
+  options.epochs = 1;
+  options.steps_per_epoch = 1;
+  const auto plain = train_dae(options, train, val, context_);
+  options.checkpoint_dir = dir_ / "averaged";
+  options.ema_decay = 0.9;
+  const auto averaged = train_dae(options, train, val, context_);
+  EXPECT_EQ(averaged.history[0].train_loss, plain.history[0].train_loss);
+  EXPECT_NE(averaged.history[0].val_psnr, plain.history[0].val_psnr);  // another network is validated
+
+  const auto stored = train::read_checkpoint(averaged.last_checkpoint, "dae", "dae");
+  const auto model = stored.module("model"), raw = stored.module("raw");
+  const auto trained = train::read_checkpoint(plain.last_checkpoint, "dae", "dae").module("model");
+  Restormer init(tiny_network());
+  initialize_parameters(*init, options.seed);
+  int checked = 0;
+  for (const auto& item : init->named_parameters()) {
+    const auto& key = item.key();
+    ASSERT_TRUE(raw.at(key).equal(trained.at(key))) << key << ": averaging changed the training";
+    const auto expected = 0.1 * item.value() + 0.9 * trained.at(key);
+    ASSERT_TRUE(at::allclose(model.at(key), expected, 1e-6, 1e-7)) << key;
+    if (!item.value().equal(trained.at(key))) ++checked;
+  }
+  EXPECT_GT(checked, 10);
+
+  // Interrupted after epoch 1 of 2 (3 steps each), then resumed: the same averaged network.
+  options.epochs = 2;
+  options.steps_per_epoch = 3;
+  options.checkpoint_dir = dir_ / "straight";
+  const auto straight = train_dae(options, train, val, context_);
+  options.checkpoint_dir = dir_ / "interrupted";
+  struct Interrupt {};
+  EXPECT_THROW(train_dae(options, train, val, context_,
+                         [](const DaeProgress& p) {
+                           if (p.epoch_end && p.epoch == 1) throw Interrupt{};
+                         }),
+               Interrupt);
+  const auto resumed = train_dae(options, train, val, context_);
+  EXPECT_TRUE(resumed.resumed);
+  EXPECT_EQ(resumed.history[1].val_psnr, straight.history[1].val_psnr);
+  const auto a = train::read_checkpoint(straight.last_checkpoint, "dae", "dae").module("model");
+  const auto b = train::read_checkpoint(resumed.last_checkpoint, "dae", "dae").module("model");
+  for (const auto& [key, value] : a) EXPECT_TRUE(value.equal(b.at(key))) << key;
+
+  // In the cache key only when on; 1 is refused.
+  EXPECT_NE(options.canonical().find("ema_decay"), std::string::npos);
+  options.ema_decay = 0;
+  EXPECT_EQ(options.canonical().find("ema_decay"), std::string::npos);
+  options.ema_decay = 1.0;
+  EXPECT_THROW(options.validate(), ConfigError);
+}
+
 TEST_F(DaeTest, CheckpointOfAnotherArchitectureIsAClearError) {
   const auto train = noisy_pairs(4, 16, 1), val = noisy_pairs(1, 16, 9);
   auto options = tiny_options(dir_ / "ck");
