@@ -65,6 +65,11 @@ class ClassifyExperiment : public CellExperiment {
         context.run, seed, [&](train::Trainer& trainer, train::ModelHandle& model) { method->configure(trainer, model, cell); },
         "train");
     train::ModelHandle& model = trained.model;
+    const auto& classifier = *trained.classifier;
+    context.record_extra["model"] = {
+        {"input_normalization", classifier.input_mean().empty() ? "none" : "imagenet"},
+        {"input_mean", classifier.input_mean()},
+        {"input_std", classifier.input_std()}};
     const train::TrainResult& result = trained.result;
 
     // 5. Evaluation on the real test set.

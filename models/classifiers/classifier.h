@@ -12,6 +12,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace frerec::models {
 
@@ -39,7 +41,26 @@ class Classifier : public torch::nn::Module {
   // the number of classes differs), e.g. "conv1.weight" and "fc.".
   virtual std::string first_conv_key() const = 0;
   virtual std::string head_prefix() const = 0;
+
+  // Input normalisation that features() applies first: (x − mean[c]) / std[c] per channel.
+  // Empty (the default) leaves the [0, 1] images as they are. Not part of the state dict.
+  void set_input_normalization(std::vector<double> mean, std::vector<double> std);
+  const std::vector<double>& input_mean() const { return input_mean_; }
+  const std::vector<double>& input_std() const { return input_std_; }
+
+ protected:
+  torch::Tensor normalize_input(const torch::Tensor& x) const;
+
+ private:
+  std::vector<double> input_mean_, input_std_;
 };
+
+// ImageNet statistics (torchvision's weights' transforms) for `channels` input channels: 3 →
+// (0.485, 0.456, 0.406) / (0.229, 0.224, 0.225); 1 → their channel means (0.449, 0.226), which
+// the grey model (first-conv kernels summed over R, G, B, weights.h) sees as the RGB model sees
+// the grey image repeated over R, G, B up to the spread of the three statistics; other C →
+// the three repeated cyclically, as the weight loader repeats the kernels.
+std::pair<std::vector<double>, std::vector<double>> imagenet_statistics(int64_t channels);
 
 // Number of scalar parameters (trainable or not; buffers excluded), as torchvision counts.
 int64_t count_parameters(const torch::nn::Module& module);

@@ -102,6 +102,7 @@ DenseNetImpl::DenseNetImpl(const DenseNetConfig& config) : Classifier("DenseNet"
 
 torch::Tensor DenseNetImpl::features(torch::Tensor x) {
   check_input(x, config_.in_channels, "densenet");
+  x = normalize_input(x);
   x = features_module->forward(x).relu_();
   return torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
 }

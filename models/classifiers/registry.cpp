@@ -24,6 +24,11 @@ config::Schema common_schema(long image_size_default) {
   s.add_optional("pretrained", config::Type::kString,
                  "safetensors weight file from tools/export_torchvision_weights.py (first conv, head and "
                  "position embeddings are adapted; see models/classifiers/weights.h)");
+  s.add_string("normalize", "auto",
+               "input normalisation: imagenet ((x - mean) / std with ImageNet's statistics, what torchvision's "
+               "weights expect; grey images use their channel means 0.449 / 0.226), none (the [0, 1] images), "
+               "auto (imagenet when `pretrained` is set, else none)",
+               {"auto", "imagenet", "none"});
   s.add_int("seed", 0, "seed of the parameter initialisation", 0);
   return s;
 }
@@ -47,6 +52,11 @@ void check_cnn_image_size(const std::string& name, int64_t image_size) {
 
 std::shared_ptr<Classifier> finish(std::shared_ptr<Classifier> model, const config::Params& p) {
   if (p.has("pretrained")) load_weights(*model, p.get<std::string>("pretrained"));
+  const std::string normalize = p.get_or<std::string>("normalize", "auto");
+  if (normalize == "imagenet" || (normalize == "auto" && p.has("pretrained"))) {
+    auto [mean, std] = imagenet_statistics(model->in_channels());
+    model->set_input_normalization(std::move(mean), std::move(std));
+  }
   return model;
 }
 

@@ -103,6 +103,7 @@ nn::Sequential ResNetImpl::make_layer(int64_t planes, int64_t blocks, int64_t st
 
 torch::Tensor ResNetImpl::features(torch::Tensor x) {
   check_input(x, config_.in_channels, "resnet");
+  x = normalize_input(x);
   x = maxpool->forward(bn1->forward(conv1->forward(x)).relu_());
   x = layer4->forward(layer3->forward(layer2->forward(layer1->forward(x))));
   return torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);

@@ -134,6 +134,7 @@ torch::Tensor VisionTransformerImpl::features(torch::Tensor x) {
                    " but the model was built for image_size=" + std::to_string(config_.image_size) +
                    "; resize the images or set the model's image_size");
   }
+  x = normalize_input(x);
   const int64_t n = x.size(0);
   x = conv_proj->forward(x).flatten(2).transpose(1, 2);  // [N, tokens, D]
   x = torch::cat({class_token.expand({n, -1, -1}), x}, 1);

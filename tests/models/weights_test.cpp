@@ -5,6 +5,7 @@
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
 
 #include <filesystem>
 #include <fstream>
@@ -126,6 +127,44 @@ TEST(Weights, GreyResNetOnGreyImageEqualsRgbResNetOnRepeatedImage) {
   EXPECT_LT((grey->forward(x) - expected).abs().max().item<double>(), 1e-4);
   EXPECT_LT((six->forward(x.expand({2, 6, 64, 64}).contiguous()) - expected).abs().max().item<double>(), 1e-4);
   fs::remove(file);
+}
+
+// normalize: auto means ImageNet statistics exactly when `pretrained` is set (what torchvision's
+// weights expect); the model then computes on (x − mean) / std, for every family; none and
+// imagenet force it; the statistics are not in the state dict.
+TEST(Weights, PretrainedModelsNormaliseTheirInputAsImageNetWeightsExpect) {
+  at::set_num_threads(2);
+  register_classifiers();
+  for (const char* name : {"resnet18", "densenet_small", "vit_tiny"}) {
+    const auto plain = create_classifier(name, YAML::Load("{seed: 3, image_size: 64}"));
+    plain->eval();
+    const fs::path file = temp_file(std::string(name) + ".safetensors");
+    io::write_safetensors(file, io::state_dict(*plain), {{"model", name}});
+    const auto pretrained = create_classifier(name, YAML::Load("{image_size: 64, pretrained: '" + file.string() + "'}"));
+    pretrained->eval();
+    ASSERT_EQ(pretrained->input_mean(), (std::vector<double>{0.485, 0.456, 0.406})) << name;
+    ASSERT_EQ(pretrained->input_std(), (std::vector<double>{0.229, 0.224, 0.225})) << name;
+    EXPECT_EQ(io::state_dict(*pretrained).size(), io::state_dict(*plain).size()) << name;
+    at::NoGradGuard no_grad;
+    const at::Tensor x = testing::deterministic_input(5, {2, 3, 64, 64}).clamp(0, 1);
+    const at::Tensor mean = at::tensor(std::vector<float>{0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1});
+    const at::Tensor std = at::tensor(std::vector<float>{0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1});
+    // features(): torchvision's ViT head starts at zero, so its logits would not tell.
+    EXPECT_LT((pretrained->features(x) - plain->features((x - mean) / std)).abs().max().item<double>(), 1e-4) << name;
+    EXPECT_GT((pretrained->features(x) - plain->features(x)).abs().max().item<double>(), 1e-3) << name;
+    const auto none = create_classifier(name, YAML::Load("{image_size: 64, normalize: none, pretrained: '" +
+                                                         file.string() + "'}"));
+    EXPECT_TRUE(none->input_mean().empty()) << name;
+    fs::remove(file);
+  }
+  EXPECT_TRUE(create_classifier("resnet18", YAML::Load("{}"))->input_mean().empty());
+  const auto grey = create_classifier("resnet18", YAML::Load("{in_channels: 1, normalize: imagenet}"));
+  ASSERT_EQ(grey->input_mean().size(), 1u);
+  EXPECT_NEAR(grey->input_mean()[0], 0.449, 1e-12);
+  EXPECT_NEAR(grey->input_std()[0], 0.226, 1e-12);
+  EXPECT_EQ(create_classifier("resnet18", YAML::Load("{in_channels: 4, normalize: imagenet}"))->input_mean(),
+            (std::vector<double>{0.485, 0.456, 0.406, 0.485}));
+  EXPECT_THROW(create_classifier("resnet18", YAML::Load("{normalize: zscore}")), ConfigError);
 }
 
 TEST(Weights, VitPositionEmbeddingsResizedLikeTorchvision) {
