@@ -15,6 +15,7 @@ void register_all() {
     register_kaggle_dr(registry);
     register_generic_folders(registry);
     register_demo_tasks(registry);
+    register_known_bias(registry);
   });
 }
 

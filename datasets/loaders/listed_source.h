@@ -35,5 +35,6 @@ void register_mimic_cxr_jpg(DatasetRegistry& registry);
 void register_kaggle_dr(DatasetRegistry& registry);
 void register_generic_folders(DatasetRegistry& registry);  // image_folder, csv_manifest, synthetic_folder
 void register_demo_tasks(DatasetRegistry& registry);       // demo_mri, demo_cxr, demo_fundus
+void register_known_bias(DatasetRegistry& registry);       // known_bias (datasets/demo/known_bias.h)
 
 }  // namespace frerec::datasets
