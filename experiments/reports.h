@@ -32,6 +32,13 @@ report::Table make_table2(const std::vector<nlohmann::json>& records, const std:
 std::vector<std::pair<std::string, std::string>> table3_variants();
 // Table 3 from the records of the ablation methods (nullopt when no group has two rows).
 std::optional<report::Table> make_table3(const std::vector<nlohmann::json>& records);
+// The positive control (configs/demo/positive_control.yaml; nullopt when no record swept
+// data.synthetic.known_bias.operator): per task / backbone / operator, the oracle row
+// (operator none, GDA), GDA on the biased pool, and each recalibration of it, with AUC, the
+// pool's high-band spectral gap to the real training images before and after calibration,
+// and the recovery fraction (AUC_row − AUC_biased) / (AUC_oracle − AUC_biased) on the seeds
+// the three rows share, with a 95% bootstrap interval over those seeds.
+std::optional<report::Table> make_positive_control_table(const std::vector<nlohmann::json>& records);
 // results/<experiment>/runs.csv: one row per cell (every cell a plan listing names, and every
 // folder with a record or an error): index, cell, status (ok / stale = made under another
 // config than the plan's / failed / unreadable / pending), config hash, every resolved config

@@ -133,6 +133,24 @@ double wilcoxon_signed_rank_p(const std::vector<double>& a, const std::vector<do
   return std::min(1.0, std::erfc(std::fabs(z) / std::sqrt(2.0)));
 }
 
+namespace {
+
+// The (1 − level)/2 and (1 + level)/2 quantiles of `values` (sorted here), numpy.percentile's
+// default "linear" method.
+std::pair<double, double> percentile_interval(std::vector<double>& values, double level) {
+  std::sort(values.begin(), values.end());
+  auto quantile = [&](double q) {
+    const double position = q * static_cast<double>(values.size() - 1);
+    const std::size_t below = static_cast<std::size_t>(std::floor(position));
+    const std::size_t above = std::min(below + 1, values.size() - 1);
+    if (values[below] == values[above]) return values[below];  // also ±inf without inf − inf
+    return values[below] + (position - static_cast<double>(below)) * (values[above] - values[below]);
+  };
+  return {quantile((1.0 - level) / 2.0), quantile((1.0 + level) / 2.0)};
+}
+
+}  // namespace
+
 std::pair<double, double> bootstrap_mean_ci(const std::vector<double>& values, double level, int resamples,
                                             std::uint64_t seed) {
   constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -145,14 +163,27 @@ std::pair<double, double> bootstrap_mean_ci(const std::vector<double>& values, d
     for (std::size_t i = 0; i < n; ++i) sum += values[random::splitmix64(state) % n];
     mean = sum / static_cast<double>(n);
   }
-  std::sort(means.begin(), means.end());
-  auto quantile = [&](double q) {  // numpy.percentile, method "linear"
-    const double position = q * static_cast<double>(means.size() - 1);
-    const std::size_t below = static_cast<std::size_t>(std::floor(position));
-    const std::size_t above = std::min(below + 1, means.size() - 1);
-    return means[below] + (position - static_cast<double>(below)) * (means[above] - means[below]);
-  };
-  return {quantile((1.0 - level) / 2.0), quantile((1.0 + level) / 2.0)};
+  return percentile_interval(means, level);
+}
+
+std::pair<double, double> bootstrap_ratio_ci(const std::vector<double>& numerator, const std::vector<double>& denominator,
+                                             double level, int resamples, std::uint64_t seed) {
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  if (numerator.empty() || numerator.size() != denominator.size() || resamples < 1) return {kNaN, kNaN};
+  std::uint64_t state = seed;
+  const std::size_t n = numerator.size();
+  std::vector<double> ratios(static_cast<std::size_t>(resamples));
+  for (auto& ratio : ratios) {
+    double top = 0, bottom = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t k = random::splitmix64(state) % n;
+      top += numerator[k];
+      bottom += denominator[k];
+    }
+    ratio = top / bottom;
+    if (std::isnan(ratio)) return {kNaN, kNaN};
+  }
+  return percentile_interval(ratios, level);
 }
 
 }  // namespace frerec::report

@@ -24,6 +24,13 @@ double paired_t_test_p(const std::vector<double>& a, const std::vector<double>& 
 std::pair<double, double> bootstrap_mean_ci(const std::vector<double>& values, double level = 0.95,
                                             int resamples = 10000, std::uint64_t seed = 0);
 
+// Percentile bootstrap interval of a ratio of paired means, Σ numerator / Σ denominator over
+// the same resampled indices (the positive control's recovery fraction, seeds resampled as
+// pairs): the draws and quantiles of bootstrap_mean_ci. {NaN, NaN} when empty, when the
+// sizes differ or when a resample's denominator sums to 0 with a zero numerator (0/0).
+std::pair<double, double> bootstrap_ratio_ci(const std::vector<double>& numerator, const std::vector<double>& denominator,
+                                             double level = 0.95, int resamples = 10000, std::uint64_t seed = 0);
+
 // Regularised incomplete beta I_x(a, b) and the Student-t two-sided tail.
 double incomplete_beta(double a, double b, double x);
 double student_t_two_sided_p(double t, double degrees_of_freedom);

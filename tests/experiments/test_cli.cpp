@@ -92,6 +92,41 @@ TEST_F(Cli, ShippedConfigsValidateAndListTheirCells) {
   }
   EXPECT_NE(first_line(configs + "quickstart.yaml").find("'quickstart' (classify): 18 cells"), std::string::npos);
   EXPECT_NE(first_line(configs + "demo/full.yaml").find("suite 'demo': 219 cells"), std::string::npos);
+  EXPECT_NE(first_line(configs + "demo/positive_control.yaml").find("suite 'positive_control': 195 cells"),
+            std::string::npos);
+}
+
+// The positive control end to end on a tiny demo_mri (one seed, one epoch, a 2-step DAE):
+// the oracle and the three biased pools train, and positive_control.md has every row with its
+// gaps and a recovery entry.
+TEST_F(Cli, PositiveControlRunsAndReportsRecovery) {
+  const std::string overrides =
+      " 'seed=[0]' 'data.name=[demo_mri]' data.image_size=32 data.counts.train.positive=24"
+      " data.counts.train.negative=24 data.counts.test.positive=16 data.counts.test.negative=16"
+      " data.counts.synthetic.positive=24 data.counts.synthetic.negative=24 train.epochs=1 train.batch_size=16"
+      " train.warmup_epochs=0";
+  std::string dae;
+  for (const char* variant : {"gda_frerec", "gda_rhm"})
+    dae += fmt::format(" method.{0}.dae.epochs=1 method.{0}.dae.steps_per_epoch=2 method.{0}.dae.patch_size=32", variant);
+  const Result r = frerec("--results-dir pc run " + std::string(FREREC_SOURCE_DIR) +
+                              "/configs/demo/positive_control.yaml" + overrides + dae,
+                          dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("13 ran, 0 skipped (done), 0 failed"), std::string::npos) << r.output;
+  const std::string table = read_file(dir_ / "pc/positive_control/positive_control.md");
+  for (const char* group : {"| demo_mri / densenet_small / checkerboard | oracle (unbiased pool) |",
+                            "| demo_mri / densenet_small / blur | oracle (unbiased pool) |",
+                            "| demo_mri / densenet_small / hf_noise | oracle (unbiased pool) |"})
+    EXPECT_NE(table.find(group), std::string::npos) << group << "\n" << table;
+  for (const char* row : {"| GDA (biased pool) |", "| SHR |", "| RHM w. FESA |", "| FreRec |"}) {
+    std::size_t count = 0;
+    for (auto at = table.find(row); at != std::string::npos; at = table.find(row, at + 1)) ++count;
+    EXPECT_EQ(count, 3u) << row << "\n" << table;
+  }
+  const auto record = json(dir_ / "pc/positive_control/demo_mri/gda_frerec/densenet_small/"
+                                  "data.synthetic.known_bias.operator=blur/seed=0/record.json");
+  EXPECT_GT(record["metrics"]["spectral_gap_before"].get<double>(), 0.0);
+  EXPECT_EQ(record["extra"]["method"]["synthetic_generator"], "known_bias:blur");
 }
 
 TEST_F(Cli, HelpVersionAndInfo) {

@@ -94,6 +94,71 @@ TEST(Table2, DeltaAucWithBootstrapIntervalAgainstTheReference) {
 }
 
 // The notes say whether the seeds of the FreRec rows also varied FreRec's own randomness.
+// The positive control's table: per operator, the oracle row, the biased GDA row and each
+// recalibration with its recovery fraction (paired sums over shared seeds) and bootstrap
+// interval; gaps from the FreRec records; nothing without the operator coordinate.
+TEST(PositiveControl, RecoveryFractionOnSharedSeedsWithItsInterval) {
+  const std::string key = "data.synthetic.known_bias.operator";
+  auto control = [&](const std::string& method, const std::string& op, int seed, double auc, double before = NAN,
+                     double after = NAN) {
+    nlohmann::json r = {{"cell", "demo_mri/" + method + "/densenet_small/" + key + "=" + op + "/seed=" +
+                                     std::to_string(seed)},
+                        {"coordinates", {{key, op}}},
+                        {"metrics", {{"auc", auc}}}};
+    if (!std::isnan(before)) r["metrics"]["spectral_gap_before"] = before;
+    if (!std::isnan(after)) r["metrics"]["spectral_gap_after"] = after;
+    return r;
+  };
+  const double oracle[5] = {0.90, 0.92, 0.88, 0.91, 0.89}, biased[5] = {0.70, 0.72, 0.69, 0.71, 0.70},
+               frerec[5] = {0.80, 0.83, 0.77, 0.82, 0.79};
+  std::vector<nlohmann::json> records;
+  double gained = 0, possible = 0;
+  std::vector<double> gains, spans;
+  for (int seed = 0; seed < 5; ++seed) {
+    records.push_back(control("gda", "none", seed, oracle[seed]));
+    records.push_back(control("gda", "blur", seed, biased[seed]));
+    records.push_back(control("gda_shr", "blur", seed, biased[seed], 0.065, 0.058));
+    if (seed < 4) records.push_back(control("gda_frerec", "blur", seed, frerec[seed], 0.065, 0.030));
+    if (seed < 4) {
+      gained += frerec[seed] - biased[seed];
+      possible += oracle[seed] - biased[seed];
+      gains.push_back(frerec[seed] - biased[seed]);
+      spans.push_back(oracle[seed] - biased[seed]);
+    }
+  }
+  records.push_back(control("gda", "hf_noise", 0, 0.75));  // no oracle-paired recalibration rows
+  for (int seed = 0; seed < 2; ++seed) {  // a bias that cost nothing: the oracle does not beat it
+    records.push_back(control("gda", "checkerboard", seed, 0.95));
+    records.push_back(control("gda_frerec", "checkerboard", seed, 0.97));
+  }
+  const auto table = make_positive_control_table(records);
+  ASSERT_TRUE(table.has_value());
+  auto row = [&](const std::string& group, const std::string& label) -> const report::TableRow& {
+    for (const auto& r : table->rows)
+      if (r.group == group && r.cells.front().text == label) return r;
+    throw std::runtime_error("no row " + group + " " + label);
+  };
+  const std::string blur = "demo_mri / densenet_small / blur";
+  EXPECT_EQ(row(blur, "oracle (unbiased pool)").cells.at(1).plain(), report::TableCell::mean_std({0.90, 0.92, 0.88, 0.91, 0.89}).plain());
+  const auto [low, high] = report::bootstrap_ratio_ci(gains, spans);
+  EXPECT_EQ(row(blur, "FreRec").cells.at(4).text,
+            fmt::format("{:.2f} [{:.2f}, {:.2f}] (4 seeds)", gained / possible, low, high));
+  EXPECT_NEAR(gained / possible, 0.5, 0.02);
+  EXPECT_EQ(row(blur, "FreRec").cells.at(3).plain(), "0.0300");
+  EXPECT_EQ(row(blur, "GDA (biased pool)").cells.at(2).plain(), "0.0650");
+  EXPECT_EQ(row(blur, "GDA (biased pool)").cells.at(4).text, "–");
+  EXPECT_EQ(row(blur, "SHR").cells.at(4).text.rfind("0.00 [", 0), 0u) << row(blur, "SHR").cells.at(4).text;
+  EXPECT_EQ(row("demo_mri / densenet_small / hf_noise", "oracle (unbiased pool)").cells.at(5).text, "5");
+  EXPECT_EQ(row("demo_mri / densenet_small / checkerboard", "FreRec").cells.at(4).text,
+            "n/a (oracle ≤ biased: the bias cost no AUC)");
+  // The oracle row leads its operator's group, then GDA and the recalibrations in order.
+  std::vector<std::string> order;
+  for (const auto& r : table->rows)
+    if (r.group == blur) order.push_back(r.cells.front().text);
+  EXPECT_EQ(order, (std::vector<std::string>{"oracle (unbiased pool)", "GDA (biased pool)", "SHR", "FreRec"}));
+  EXPECT_FALSE(make_positive_control_table({record("gda", 0, 0.7)}).has_value());
+}
+
 TEST(Tables, NotesSayHowFreRecRandomnessFollowedTheSeeds) {
   auto frerec_record = [](int seed, const char* randomness) {
     nlohmann::json r = record("gda_frerec", seed, 0.8);

@@ -88,6 +88,19 @@ TEST(Stats, PairedTestsMatchScipy) {
     EXPECT_LE(low, high);
   }
   EXPECT_TRUE(std::isnan(bootstrap_mean_ci({}).first));
+  // Ratio of paired resampled sums (the positive control's recovery fraction).
+  int ratios = 0;
+  for (const auto& c : golden["bootstrap_ratio"]) {
+    const auto [low, high] =
+        bootstrap_ratio_ci(c["numerator"].get<std::vector<double>>(), c["denominator"].get<std::vector<double>>(),
+                           c["level"].get<double>(), 10000, c["seed"].get<std::uint64_t>());
+    EXPECT_NEAR(low, c["low"].get<double>(), 1e-12) << c.dump();
+    EXPECT_NEAR(high, c["high"].get<double>(), 1e-12) << c.dump();
+    ++ratios;
+  }
+  EXPECT_EQ(ratios, 3);
+  EXPECT_TRUE(std::isnan(bootstrap_ratio_ci({0.1}, {0.1, 0.2}).first));
+  EXPECT_TRUE(std::isnan(bootstrap_ratio_ci({0.0, 0.0}, {0.0, 0.0}).first));
   EXPECT_NEAR(incomplete_beta(2.0, 3.0, 0.4), 0.5248, 1e-12);
 }
 

@@ -11,7 +11,8 @@ NaN ("n/a" in the tables); NaN is written as null.
 
 Bootstrap intervals (framework/report/stats.h, bootstrap_mean_ci): the same resampling
 reimplemented here (indices SplitMix64(seed) % n, 10,000 resamples), the interval from
-numpy.percentile's default (linear) quantiles of the resampled means.
+numpy.percentile's default (linear) quantiles of the resampled means; bootstrap_ratio_ci the
+same with the ratio of the resampled sums of two paired lists.
 """
 import json
 import math
@@ -80,4 +81,26 @@ for values, level, seed in [([0.012, -0.004, 0.02, 0.007, 0.001], 0.95, 0), ([0.
                             ([0.05, 0.05, 0.05], 0.95, 0), (list(np.round(rng.normal(0, 0.02, 12), 5)), 0.9, 7)]:
     low, high = bootstrap(values, level, 10000, seed)
     boot.append({"values": values, "level": level, "seed": seed, "low": low, "high": high})
-print(json.dumps({"scipy": scipy.__version__, "cases": cases, "bootstrap": boot}, indent=1))
+
+
+def bootstrap_ratio(numerator, denominator, level=0.95, resamples=10000, seed=0):
+    """bootstrap_ratio_ci: sum(numerator) / sum(denominator) over the same resampled indices."""
+    draw = splitmix64(seed)
+    n = len(numerator)
+    ratios = []
+    for _ in range(resamples):
+        idx = [next(draw) % n for _ in range(n)]
+        ratios.append(sum(numerator[k] for k in idx) / sum(denominator[k] for k in idx))
+    low, high = np.percentile(ratios, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
+    return float(low), float(high)
+
+
+ratio = []
+for numerator, denominator, level, seed in [
+        ([0.05, 0.02, 0.04, 0.03, 0.06], [0.10, 0.08, 0.09, 0.12, 0.10], 0.95, 0),
+        ([0.03, 0.06, 0.09], [0.1, 0.2, 0.3], 0.95, 3),
+        (list(np.round(np.linspace(-0.01, 0.04, 8), 4)), list(np.round(np.linspace(0.05, 0.12, 8), 4)), 0.9, 11)]:
+    low, high = bootstrap_ratio(numerator, denominator, level, 10000, seed)
+    ratio.append({"numerator": numerator, "denominator": denominator, "level": level, "seed": seed, "low": low,
+                  "high": high})
+print(json.dumps({"scipy": scipy.__version__, "cases": cases, "bootstrap": boot, "bootstrap_ratio": ratio}, indent=1))
