@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Many workers, random SIGKILLs (ctest label `stress`): 4 `frerec run` workers share one
 # results folder and one artifact cache on a 12-cell tiny grid; a killer SIGKILLs a random
-# worker's process every 1-6 s (each worker at least once, at most 3 times, so the grid
+# worker's process every 1-6 s (the first round of one kill per worker 0.5-1.5 s apart; each
+# worker at least once, at most 3 times, so the grid
 # always finishes) and each worker restarts until `frerec status` says every cell is done.
 # Then:
 #   - every cell has exactly one complete record (record.json parses, status ok, the plan's
@@ -75,7 +76,11 @@ while ! all_done; do
   total=$((kills[0] + kills[1] + kills[2] + kills[3]))
   ((total < 4)) && w=$total
   if ((kills[w] < 3)) && [[ -f pid_$w ]] && kill -9 "$(cat "pid_$w")" 2>/dev/null; then kills[w]=$((kills[w] + 1)); fi
-  sleep "$(/usr/bin/python3 -c 'import random; print(round(random.uniform(1, 6), 2))')"
+  # The round of first kills goes quickly (0.5-1.5 s apart), so that every worker is killed
+  # while cells remain even when the grid runs fast; later kills come every 1-6 s.
+  total=$((kills[0] + kills[1] + kills[2] + kills[3]))
+  if ((total < 4)); then low=0.5 high=1.5; else low=1 high=6; fi
+  sleep "$(/usr/bin/python3 -c "import random; print(round(random.uniform($low, $high), 2))")"
 done
 for pid in "${worker_pids[@]}"; do wait "$pid"; done
 worker_pids=()
