@@ -14,14 +14,13 @@
 #include <vector>
 
 #include "augmentations/method.h"
-#include "framework/core/image.h"
+#include "framework/core/image_filter.h"
 
 namespace frerec::augmentations {
 
-// The normalised 1-D Gaussian kernel (2·ceil(3σ)+1 taps); sigma > 0.
-std::vector<float> gaussian_kernel(double sigma);
-// Separable Gaussian blur of every channel (reflect-101 borders); sigma 0 returns the image.
-Image gaussian_blur(const Image& image, double sigma);
+// The blur itself lives in framework/core/image_filter.h (shared with the positive control).
+using frerec::gaussian_blur;
+using frerec::gaussian_kernel;
 
 // Wraps a source and blurs every image it returns (thread-safe like the source).
 class BlurredSource : public train::SampleSource {

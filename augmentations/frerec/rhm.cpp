@@ -435,6 +435,24 @@ struct DaeRun {
   std::int64_t first_step = 0;  // steps run before this process (a resumed run)
 };
 
+// target ← keep·target + (1 − keep)·source over parameters and floating-point buffers
+// (BatchNorm statistics); integer buffers are copied. keep = 0 copies.
+void average_into(torch::nn::Module& target, const torch::nn::Module& source, double keep) {
+  torch::NoGradGuard no_grad;
+  auto average = [keep](const torch::OrderedDict<std::string, at::Tensor>& from,
+                        torch::OrderedDict<std::string, at::Tensor> to) {
+    for (const auto& item : from) {
+      at::Tensor& averaged = to[item.key()];
+      if (averaged.is_floating_point() && keep > 0)
+        averaged.mul_(keep).add_(item.value().detach(), 1.0 - keep);
+      else
+        averaged.copy_(item.value());
+    }
+  };
+  average(source.named_parameters(), target.named_parameters());
+  average(source.named_buffers(), target.named_buffers());
+}
+
 // Validates the options and pairs, builds and initialises the network and its optimiser.
 void set_up(DaeRun& run, const DaePairs& validation, const RunContext& context) {
   const DaeTrainOptions& options = run.options;
@@ -468,11 +486,7 @@ void set_up(DaeRun& run, const DaePairs& validation, const RunContext& context) 
   if (options.ema_decay > 0) {
     run.ema = Restormer(run.arch);
     run.ema->to(run.device);
-    torch::NoGradGuard no_grad;
-    const auto source = run.net->named_parameters(), target = run.ema->named_parameters();
-    for (const auto& item : source) target[item.key()].copy_(item.value());
-    const auto source_buffers = run.net->named_buffers(), target_buffers = run.ema->named_buffers();
-    for (const auto& item : source_buffers) target_buffers[item.key()].copy_(item.value());
+    average_into(*run.ema, *run.net, 0.0);  // starts as a copy
     for (auto& parameter : run.ema->parameters()) parameter.set_requires_grad(false);
     run.ema->eval();
   }
@@ -605,25 +619,11 @@ LossTerms train_step(DaeRun& run, const at::Tensor& inputs, const at::Tensor& ta
   return terms;
 }
 
-// ema ← d·ema + (1 − d)·net over parameters and floating-point buffers (BatchNorm statistics),
-// d = min(ema_decay, (1 + t) / (10 + t)) after global step t; integer buffers are copied.
+// ema ← d·ema + (1 − d)·net after global step t, d = min(ema_decay, (1 + t) / (10 + t)).
 void update_ema(DaeRun& run) {
   if (!run.ema) return;
   const double t = static_cast<double>(run.state.global_step);
-  const double decay = std::min(run.options.ema_decay, (1.0 + t) / (10.0 + t));
-  torch::NoGradGuard no_grad;
-  auto average = [decay](const torch::OrderedDict<std::string, at::Tensor>& source,
-                         torch::OrderedDict<std::string, at::Tensor> target) {
-    for (const auto& item : source) {
-      at::Tensor& averaged = target[item.key()];
-      if (averaged.is_floating_point())
-        averaged.mul_(decay).add_(item.value().detach(), 1.0 - decay);
-      else
-        averaged.copy_(item.value());
-    }
-  };
-  average(run.net->named_parameters(), run.ema->named_parameters());
-  average(run.net->named_buffers(), run.ema->named_buffers());
+  average_into(*run.ema, *run.net, std::min(run.options.ema_decay, (1.0 + t) / (10.0 + t)));
 }
 
 // The training half of an epoch; fills the train_* fields and lr of `stats`.

@@ -43,13 +43,7 @@ class DemoSource : public DatasetSource {
   io::DecodedImage decode(const Record& record, const DecodeOptions& options) const override {
     const int split = record.split == Split::kTest ? 1 : 0;
     const std::uint64_t seed = demo::image_seed(name_, seed_, split, record.label, record.generator_index);
-    io::DecodedImage decoded;
-    decoded.image = renderer_(options.size, seed, record.label);
-    decoded.file_channels = decoded.image.channels;
-    decoded.bit_depth = 8;
-    if (options.channels != 0 && options.channels != decoded.image.channels)
-      decoded.image = io::convert_channels(decoded.image, options.channels);
-    return decoded;
+    return rendered_record(renderer_(options.size, seed, record.label), options.channels);
   }
 
   std::string fingerprint(const std::vector<Record>& records) const override {
@@ -96,6 +90,14 @@ std::uint64_t image_seed(const std::string& task, std::uint64_t seed, int split,
                           static_cast<std::uint64_t>(index));
 }
 }  // namespace demo
+
+io::DecodedImage rendered_record(Image image, int channels) {
+  io::DecodedImage decoded;
+  decoded.file_channels = image.channels;
+  decoded.bit_depth = 8;
+  decoded.image = channels != 0 && channels != image.channels ? io::convert_channels(image, channels) : std::move(image);
+  return decoded;
+}
 
 void register_demo_tasks(DatasetRegistry& registry) {
   add_demo(registry, "demo_mri",

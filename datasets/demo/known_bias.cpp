@@ -13,6 +13,7 @@
 #include "datasets/loaders/listed_source.h"
 #include "framework/core/error.h"
 #include "framework/core/hash.h"
+#include "framework/core/image_filter.h"
 #include "framework/core/random.h"
 
 namespace frerec::datasets {
@@ -21,34 +22,6 @@ namespace {
 constexpr const char* kSourceVersion = "known-bias/1";
 // The held-out images' split in the demo's per-image seed (train 0, test 1).
 constexpr int kHeldOutSplit = 2;
-
-// Mirror index (BORDER_REFLECT_101) of i in [0, n).
-int mirror(int i, int n) {
-  if (n == 1) return 0;
-  while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
-  return i;
-}
-
-// Separable convolution of every channel with the symmetric 1-D kernel `k` (odd length).
-Image convolve_separable(const Image& image, const std::vector<double>& k) {
-  const int r = static_cast<int>(k.size() / 2);
-  Image tmp(image.channels, image.height, image.width), out(image.channels, image.height, image.width);
-  for (int c = 0; c < image.channels; ++c) {
-    for (int y = 0; y < image.height; ++y)
-      for (int x = 0; x < image.width; ++x) {
-        double sum = 0;
-        for (int j = -r; j <= r; ++j) sum += k[static_cast<std::size_t>(j + r)] * image.at(c, y, mirror(x + j, image.width));
-        tmp.at(c, y, x) = static_cast<float>(sum);
-      }
-    for (int y = 0; y < image.height; ++y)
-      for (int x = 0; x < image.width; ++x) {
-        double sum = 0;
-        for (int j = -r; j <= r; ++j) sum += k[static_cast<std::size_t>(j + r)] * tmp.at(c, mirror(y + j, image.height), x);
-        out.at(c, y, x) = static_cast<float>(sum);
-      }
-  }
-  return out;
-}
 
 Image checkerboard(const Image& image, double blend) {
   if (image.height % 2 != 0 || image.width % 2 != 0)
@@ -63,7 +36,7 @@ Image checkerboard(const Image& image, double blend) {
                                     image.at(c, y + 1, x + 1));
         up.at(c, y, x) = up.at(c, y, x + 1) = up.at(c, y + 1, x) = up.at(c, y + 1, x + 1) = mean;
       }
-  Image smoothed = convolve_separable(up, {0.25, 0.5, 0.25});
+  Image smoothed = convolve_separable(up, {0.25f, 0.5f, 0.25f});
   for (std::size_t i = 0; i < smoothed.size(); ++i)
     smoothed.data[i] = static_cast<float>((1.0 - blend) * image.data[i] + blend * smoothed.data[i]);
   return smoothed;
@@ -91,16 +64,6 @@ Image hf_noise(const Image& image, double noise_std, std::uint64_t seed) {
 }
 
 }  // namespace
-
-Image gaussian_blur(const Image& image, double sigma) {
-  if (!(sigma > 0)) return image;
-  const int r = static_cast<int>(std::ceil(3 * sigma));
-  std::vector<double> k(static_cast<std::size_t>(2 * r + 1));
-  double total = 0;
-  for (int j = -r; j <= r; ++j) total += k[static_cast<std::size_t>(j + r)] = std::exp(-0.5 * j * j / (sigma * sigma));
-  for (double& v : k) v /= total;
-  return convolve_separable(image, k);
-}
 
 Image apply_bias(const Image& image, const BiasOptions& options, std::uint64_t seed) {
   if (options.op == "none") return image;
@@ -151,13 +114,8 @@ class KnownBiasSource : public DatasetSource {
     const std::uint64_t bias_seed = random::mix_seed(random::tag_seed("known_bias"), seed_,
                                                      static_cast<std::uint64_t>(record.label),
                                                      static_cast<std::uint64_t>(record.generator_index));
-    io::DecodedImage decoded;
-    decoded.image = apply_bias(renderer_(options.size, image_seed, record.label), bias_, bias_seed);
-    decoded.file_channels = decoded.image.channels;
-    decoded.bit_depth = 8;
-    if (options.channels != 0 && options.channels != decoded.image.channels)
-      decoded.image = io::convert_channels(decoded.image, options.channels);
-    return decoded;
+    return rendered_record(apply_bias(renderer_(options.size, image_seed, record.label), bias_, bias_seed),
+                           options.channels);
   }
 
   std::string fingerprint(const std::vector<Record>& records) const override {

@@ -16,7 +16,7 @@
 //   hf_noise      adds high-pass Gaussian noise (white noise minus its 1-pixel Gaussian blur,
 //                 rescaled to a standard deviation of `noise_std`), clamped to [0, 1]: excess
 //                 high frequencies. Seeded per image (seed, class, index).
-// Borders: mirror padding (OpenCV's BORDER_REFLECT_101).
+// Filters: framework/core/image_filter.h (reflect-101 borders, OpenCV's default).
 #pragma once
 
 #include <cstdint>
@@ -36,8 +36,5 @@ struct BiasOptions {
 // Applies the operator to `image` (values in [0, 1]); `seed` drives hf_noise only.
 // ConfigError for an unknown operator or an odd-sized image under checkerboard.
 Image apply_bias(const Image& image, const BiasOptions& options, std::uint64_t seed);
-
-// Separable Gaussian blur of every channel (σ in pixels, radius ⌈3σ⌉, mirror borders).
-Image gaussian_blur(const Image& image, double sigma);
 
 }  // namespace frerec::datasets

@@ -36,5 +36,8 @@ void register_kaggle_dr(DatasetRegistry& registry);
 void register_generic_folders(DatasetRegistry& registry);  // image_folder, csv_manifest, synthetic_folder
 void register_demo_tasks(DatasetRegistry& registry);       // demo_mri, demo_cxr, demo_fundus
 void register_known_bias(DatasetRegistry& registry);       // known_bias (datasets/demo/known_bias.h)
+// A rendered demo image as a decoded 8-bit record, converted to `channels` when that is set
+// (non-zero) and differs (the demo sources and the known-bias pool).
+io::DecodedImage rendered_record(Image image, int channels);
 
 }  // namespace frerec::datasets

@@ -12,6 +12,7 @@
 #include "datasets/demo/known_bias.h"
 #include "framework/config/schema.h"
 #include "framework/core/error.h"
+#include "framework/core/image_filter.h"
 #include "tests/datasets/fixtures.h"
 
 namespace frerec::datasets {

@@ -86,6 +86,18 @@ DaeTrainOptions tiny_options(const fs::path& dir) {
   return o;
 }
 
+// Trains `options` with an interruption at the end of epoch 1, then resumes it to the end.
+DaeTrainResult interrupted_then_resumed(const DaeTrainOptions& options, const DaePairs& train, const DaePairs& val,
+                                        const RunContext& context) {
+  struct Interrupt {};
+  EXPECT_THROW(train_dae(options, train, val, context,
+                         [](const DaeProgress& p) {
+                           if (p.epoch_end && p.epoch == 1) throw Interrupt{};
+                         }),
+               Interrupt);
+  return train_dae(options, train, val, context);
+}
+
 class DaeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -151,13 +163,7 @@ TEST_F(DaeTest, ResumeAfterInterruptionEqualsUninterruptedRun) {
   const auto straight = train_dae(options, train, val, context_);
 
   options.checkpoint_dir = dir_ / "interrupted";
-  struct Interrupt {};
-  EXPECT_THROW(train_dae(options, train, val, context_,
-                         [](const DaeProgress& p) {
-                           if (p.epoch_end && p.epoch == 1) throw Interrupt{};
-                         }),
-               Interrupt);
-  const auto resumed = train_dae(options, train, val, context_);
+  const auto resumed = interrupted_then_resumed(options, train, val, context_);
   EXPECT_TRUE(resumed.resumed);
   EXPECT_EQ(resumed.start_epoch, 1);
   ASSERT_EQ(resumed.history.size(), 2u);
@@ -250,13 +256,7 @@ TEST_F(DaeTest, WeightAveragingValidatesAndSavesTheAverageAndResumesExactly) {
   options.checkpoint_dir = dir_ / "straight";
   const auto straight = train_dae(options, train, val, context_);
   options.checkpoint_dir = dir_ / "interrupted";
-  struct Interrupt {};
-  EXPECT_THROW(train_dae(options, train, val, context_,
-                         [](const DaeProgress& p) {
-                           if (p.epoch_end && p.epoch == 1) throw Interrupt{};
-                         }),
-               Interrupt);
-  const auto resumed = train_dae(options, train, val, context_);
+  const auto resumed = interrupted_then_resumed(options, train, val, context_);
   EXPECT_TRUE(resumed.resumed);
   EXPECT_EQ(resumed.history[1].val_psnr, straight.history[1].val_psnr);
   const auto a = train::read_checkpoint(straight.last_checkpoint, "dae", "dae").module("model");
