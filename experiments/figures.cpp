@@ -267,8 +267,8 @@ std::string write_figures(const std::vector<nlohmann::json>& records, const std:
     if (!first.count(dataset)) first[dataset] = {record, *data};
     const auto& m = record["metrics"];
     auto pair_text = [&](const std::string& key, int precision) {
-      return report::TableCell::label(fmt::format("{:.{}f} → {:.{}f}", m.value(key + "_before", NAN), precision,
-                                                  m.value(key + "_after", NAN), precision));
+      return report::TableCell::label(fmt::format("{:.{}f} → {:.{}f}", m.value(key + "_before", std::nan("")), precision,
+                                                  m.value(key + "_after", std::nan("")), precision));
     };
     report::TableRow row;
     row.group = dataset;
@@ -276,7 +276,7 @@ std::string write_figures(const std::vector<nlohmann::json>& records, const std:
                  report::TableCell::label(record["coordinates"].contains("seed")
                                               ? record["coordinates"]["seed"].get<std::string>()
                                               : record.value("cell", "").substr(record.value("cell", "").rfind('=') + 1)),
-                 report::TableCell::label(fmt::format("{} ({:.3f})", m.value("extractor", ""), m.value("extractor_auc", NAN))),
+                 report::TableCell::label(fmt::format("{} ({:.3f})", m.value("extractor", ""), m.value("extractor_auc", std::nan("")))),
                  report::TableCell::label(std::to_string(m.value("points_per_side", 0))),
                  pair_text("spectral_gap", 4),
                  pair_text("probe_auc", 3),
@@ -321,8 +321,8 @@ std::string write_figures(const std::vector<nlohmann::json>& records, const std:
     fig1.panels.push_back(c);
 
     report::LinePlot profiles;
-    profiles.title = fmt::format("{} (gap {:.3f} → {:.3f})", dataset, m.value("spectral_gap_before", NAN),
-                                 m.value("spectral_gap_after", NAN));
+    profiles.title = fmt::format("{} (gap {:.3f} → {:.3f})", dataset, m.value("spectral_gap_before", std::nan("")),
+                                 m.value("spectral_gap_after", std::nan("")));
     profiles.x_label = "spatial frequency (radius, px)";
     profiles.y_label = "normalised power (dB)";
     auto series = [&](const char* key, const std::string& label, const report::Rgb& color, bool dashed) {
@@ -341,7 +341,7 @@ std::string write_figures(const std::vector<nlohmann::json>& records, const std:
     for (const char* side : {"before", "after"}) {
       report::ScatterPlot scatter;
       scatter.title = fmt::format("{}, {}: probe AUC {:.2f}, FD {:.3g}", dataset, side,
-                                  m.value(fmt::format("probe_auc_{}", side), NAN), m.value(fmt::format("frechet_{}", side), NAN));
+                                  m.value(fmt::format("probe_auc_{}", side), std::nan("")), m.value(fmt::format("frechet_{}", side), std::nan("")));
       const auto& points = data["tsne"][side];
       scatter.series = {{"real", as_vector(points["real"]["x"]), as_vector(points["real"]["y"]), orange, 2.0},
                         {"synthetic", as_vector(points["synthetic"]["x"]), as_vector(points["synthetic"]["y"]), blue, 2.0}};

@@ -34,6 +34,7 @@
 #include "experiments/reports.h"
 #include "framework/core/error.h"
 #include "framework/io/csv.h"
+#include "framework/report/figure.h"
 #include "framework/report/stats.h"
 #include "framework/report/table.h"
 #include "framework/runner/record.h"
@@ -130,9 +131,9 @@ report::Table make_table2(const std::vector<nlohmann::json>& records, const std:
       const auto& seeds = methods.at(method);
       std::vector<double> auc, acc, f1;
       for (const auto& [seed, m] : seeds) {
-        auc.push_back(m.value("auc", NAN));
-        acc.push_back(m.value("accuracy", NAN));
-        f1.push_back(m.value("f1", NAN));
+        auc.push_back(m.value("auc", std::nan("")));
+        acc.push_back(m.value("accuracy", std::nan("")));
+        f1.push_back(m.value("f1", std::nan("")));
       }
       report::TableRow row;
       row.group = group;
@@ -145,8 +146,8 @@ report::Table make_table2(const std::vector<nlohmann::json>& records, const std:
         for (const auto& [seed, m] : seeds) {
           const auto other = reference->second.find(seed);
           if (other == reference->second.end()) continue;
-          a.push_back(m.value("auc", NAN));
-          b.push_back(other->second.value("auc", NAN));
+          a.push_back(m.value("auc", std::nan("")));
+          b.push_back(other->second.value("auc", std::nan("")));
         }
         if (!a.empty()) {
           std::vector<double> delta(a.size());
@@ -568,6 +569,83 @@ std::optional<report::Table> make_positive_control_table(const std::vector<nlohm
   return table;
 }
 
+std::optional<LearningCurve> make_learning_curve(const std::vector<nlohmann::json>& records, double plateau_tolerance) {
+  const std::string key = "train.steps";
+  // group -> method -> steps -> seed -> AUC
+  std::map<std::string, std::map<std::string, std::map<long long, std::map<std::string, double>>>> cells;
+  for (const auto& record : records) {
+    if (!record.contains("coordinates") || !record["coordinates"].contains(key)) continue;
+    std::string group = coordinate(record, "data.name") + " / " + coordinate(record, "model.name");
+    for (const auto& [k, value] : record["coordinates"].items())
+      if (k != "data.name" && k != "model.name" && k != "method.name" && k != "seed" && k != key)
+        group += fmt::format(" / {}={}", k, value.get<std::string>());
+    const long long steps = std::strtoll(coordinate(record, key).c_str(), nullptr, 10);
+    cells[group][coordinate(record, "method.name")][steps][coordinate(record, "seed")] =
+        record["metrics"].value("auc", std::nan(""));
+  }
+  if (cells.empty()) return std::nullopt;
+  LearningCurve curve;
+  report::Table& table = curve.table;
+  table.caption = "Learning curve: test AUC against the number of optimiser steps (mean ± std over seeds)";
+  table.columns = {"Method", "Steps", "AUC", "n", "ΔAUC vs the budget below", "Plateau"};
+  for (const auto& [group, methods] : cells) {
+    auto& panel = curve.panels.emplace_back(group, std::vector<std::pair<std::string, std::vector<std::array<double, 3>>>>{});
+    for (const auto& [method, budgets] : methods) {
+      std::vector<long long> steps;
+      std::vector<double> means;
+      for (const auto& [s, seeds] : budgets) {
+        std::vector<double> auc;
+        for (const auto& [seed, value] : seeds) auc.push_back(value);
+        steps.push_back(s);
+        means.push_back(std::accumulate(auc.begin(), auc.end(), 0.0) / static_cast<double>(auc.size()));
+      }
+      // The plateau: the first budget that no larger budget beats by more than the tolerance.
+      std::size_t plateau = steps.size();
+      for (std::size_t i = 0; i < steps.size() && plateau == steps.size(); ++i)
+        if (std::all_of(means.begin() + static_cast<std::ptrdiff_t>(i), means.end(),
+                        [&](double m) { return m - means[i] <= plateau_tolerance; }))
+          plateau = i;
+      auto& series = panel.second.emplace_back(method, std::vector<std::array<double, 3>>{});
+      const std::map<std::string, double>* below = nullptr;
+      std::size_t index = 0;
+      for (const auto& [s, seeds] : budgets) {
+        std::vector<double> auc;
+        for (const auto& [seed, value] : seeds) auc.push_back(value);
+        const report::TableCell summary = report::TableCell::mean_std(auc);
+        series.second.push_back({static_cast<double>(s), summary.value.value_or(NAN), summary.spread.value_or(0.0)});
+        std::string delta = "–";
+        if (below != nullptr) {
+          std::vector<double> differences;
+          for (const auto& [seed, value] : seeds)
+            if (const auto other = below->find(seed); other != below->end()) differences.push_back(value - other->second);
+          if (!differences.empty()) {
+            const double mean = std::accumulate(differences.begin(), differences.end(), 0.0) /
+                                static_cast<double>(differences.size());
+            delta = fmt::format("{:+.3f} ({} paired)", mean, differences.size());
+          }
+        }
+        report::TableRow row;
+        row.group = group;
+        row.cells = {report::TableCell::label(method), report::TableCell::label(std::to_string(s)), summary,
+                     report::TableCell::label(std::to_string(auc.size())), report::TableCell::label(delta),
+                     report::TableCell::label(index == plateau ? "from here" : "")};
+        table.rows.push_back(row);
+        below = &seeds;
+        ++index;
+      }
+      if (plateau == steps.size() - 1 && steps.size() > 1 && means.back() - means[means.size() - 2] > plateau_tolerance)
+        table.rows.back().cells.back() = report::TableCell::label("not reached");
+    }
+  }
+  table.notes.push_back(fmt::format(
+      "Each budget is its own run (its learning-rate schedule spans exactly those steps), so a point is what a cell "
+      "trained for that many steps reaches, not a checkpoint of a longer run. ΔAUC: mean paired difference from the "
+      "next smaller budget over the seeds both ran. Plateau: the smallest budget that no larger budget beats by more "
+      "than {:.3f} mean AUC; \"not reached\" when the largest budget still gains more than that over the one below.",
+      plateau_tolerance));
+  return curve;
+}
+
 std::string write_table2(const std::vector<nlohmann::json>& records, const std::vector<nlohmann::json>& left_out,
                          const fs::path& experiment_dir) {
   std::string written;
@@ -597,6 +675,34 @@ std::string write_table2(const std::vector<nlohmann::json>& records, const std::
     if (left_out_here > 0) table3->notes.push_back(left_out_note(static_cast<std::size_t>(left_out_here)));
     report::save_table(*table3, experiment_dir / "table3");
     written += fmt::format("  {0}/table3.md\n  {0}/table3.csv\n  {0}/table3.tex\n", experiment_dir.string());
+  }
+  if (auto curve = make_learning_curve(records)) {
+    report::save_table(curve->table, experiment_dir / "learning_curve");
+    report::Figure figure;
+    figure.title = "Test AUC against optimiser steps (mean ± std over seeds)";
+    figure.columns = std::min<int>(3, static_cast<int>(curve->panels.size()));
+    for (const auto& [group, methods] : curve->panels) {
+      report::LinePlot plot;
+      plot.title = group;
+      plot.x_label = "steps";
+      plot.y_label = "test AUC";
+      plot.log_x = true;
+      for (const auto& [method, points] : methods) {
+        report::LineSeries series;
+        series.label = method;
+        for (const auto& [steps, mean, spread] : points) {
+          series.x.push_back(steps);
+          series.y.push_back(mean);
+          series.spread.push_back(spread);
+        }
+        plot.series.push_back(std::move(series));
+      }
+      figure.panels.emplace_back(std::move(plot));
+    }
+    report::save_figure(figure, experiment_dir / "learning_curve");
+    written += fmt::format("  {0}/learning_curve.md\n  {0}/learning_curve.csv\n  {0}/learning_curve.tex\n"
+                           "  {0}/learning_curve.png\n  {0}/learning_curve.svg\n",
+                           experiment_dir.string());
   }
   if (auto control = make_positive_control_table(records)) {
     report::save_table(*control, experiment_dir / "positive_control");

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -39,6 +40,19 @@ std::optional<report::Table> make_table3(const std::vector<nlohmann::json>& reco
 // and the recovery fraction (AUC_row − AUC_biased) / (AUC_oracle − AUC_biased) on the seeds
 // the three rows share, with a 95% bootstrap interval over those seeds.
 std::optional<report::Table> make_positive_control_table(const std::vector<nlohmann::json>& records);
+// The learning curve (configs/demo/learning_curve.yaml; nullopt when no record swept
+// train.steps): per task / backbone (and any other swept key), test AUC mean ± std over seeds
+// at each step budget, one series per method, with the paired change from the budget below
+// and the plateau: the smallest budget that no larger budget beats by more than
+// `plateau_tolerance` mean AUC. The figure (AUC against steps on a base-2 axis, ± std bands)
+// is written beside the table by write_table2.
+struct LearningCurve {
+  report::Table table;
+  std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::vector<std::array<double, 3>>>>>>
+      panels;  // group -> method -> (steps, mean AUC, std AUC) by budget
+};
+std::optional<LearningCurve> make_learning_curve(const std::vector<nlohmann::json>& records,
+                                                 double plateau_tolerance = 0.01);
 // results/<experiment>/runs.csv: one row per cell (every cell a plan listing names, and every
 // folder with a record or an error): index, cell, status (ok / stale = made under another
 // config than the plan's / failed / unreadable / pending), config hash, every resolved config

@@ -63,20 +63,31 @@ std::string tick_label(double v) {
   return s;
 }
 
+// Ticks of a base-2 axis (values are log2 of the data): every power of two in range, or every
+// second/fourth... one when the range spans many octaves.
+std::vector<double> octave_ticks(double lo, double hi) {
+  const double span = hi - lo;
+  const double step = span > 16 ? 4.0 : span > 8 ? 2.0 : 1.0;
+  std::vector<double> ticks;
+  for (double t = std::ceil(lo / step) * step; t <= hi + 1e-9; t += step) ticks.push_back(t);
+  if (ticks.empty()) ticks.push_back(lo);
+  return ticks;
+}
+
 void draw_axes(cairo_t* cr, const Box& plot, double x0, double x1, double y0, double y1, const std::string& x_label,
-               const std::string& y_label, bool log_y) {
+               const std::string& y_label, bool log_y, bool log_x = false) {
   cairo_set_line_width(cr, 1.0);
   set_color(cr, {0.2, 0.2, 0.2});
   cairo_rectangle(cr, plot.x, plot.y, plot.w, plot.h);
   cairo_stroke(cr);
   auto map_x = [&](double v) { return plot.x + (v - x0) / (x1 - x0) * plot.w; };
   auto map_y = [&](double v) { return plot.y + plot.h - (v - y0) / (y1 - y0) * plot.h; };
-  for (double t : nice_ticks(x0, x1)) {
+  for (double t : log_x ? octave_ticks(x0, x1) : nice_ticks(x0, x1)) {
     const double px = map_x(t);
     cairo_move_to(cr, px, plot.y + plot.h);
     cairo_line_to(cr, px, plot.y + plot.h + 4);
     cairo_stroke(cr);
-    text_at(cr, tick_label(t), px, plot.y + plot.h + 16, 10, 0.5);
+    text_at(cr, log_x ? tick_label(std::exp2(t)) : tick_label(t), px, plot.y + plot.h + 16, 10, 0.5);
   }
   for (double t : nice_ticks(y0, y1)) {
     const double py = map_y(t);
@@ -207,9 +218,10 @@ void draw_legend(cairo_t* cr, const Box& plot, const std::vector<std::pair<std::
 void draw_lines(cairo_t* cr, const Box& box, const LinePlot& plot_spec) {
   std::vector<double> xs, ys;
   auto to_axis = [&](double v) { return plot_spec.log_y ? (v > 0 ? std::log10(v) : NAN) : v; };
+  auto to_x_axis = [&](double v) { return plot_spec.log_x ? (v > 0 ? std::log2(v) : NAN) : v; };
   auto band_at = [](const LineSeries& s, std::size_t k) { return k < s.spread.size() && std::isfinite(s.spread[k]) ? s.spread[k] : 0.0; };
   for (const auto& s : plot_spec.series) {
-    xs.insert(xs.end(), s.x.begin(), s.x.end());
+    for (double x : s.x) xs.push_back(to_x_axis(x));
     for (std::size_t k = 0; k < s.y.size(); ++k) {
       ys.push_back(to_axis(s.y[k]));
       if (band_at(s, k) > 0) {
@@ -224,7 +236,7 @@ void draw_lines(cairo_t* cr, const Box& box, const LinePlot& plot_spec) {
   pad_range(y0, y1);
   const Box plot{box.x + kMarginLeft, box.y + kMarginTop, box.w - kMarginLeft - kMarginRight,
                  box.h - kMarginTop - kMarginBottom};
-  draw_axes(cr, plot, x0, x1, y0, y1, plot_spec.x_label, plot_spec.y_label, plot_spec.log_y);
+  draw_axes(cr, plot, x0, x1, y0, y1, plot_spec.x_label, plot_spec.y_label, plot_spec.log_y, plot_spec.log_x);
   cairo_save(cr);
   cairo_rectangle(cr, plot.x, plot.y, plot.w, plot.h);
   cairo_clip(cr);
@@ -232,13 +244,13 @@ void draw_lines(cairo_t* cr, const Box& box, const LinePlot& plot_spec) {
   for (std::size_t i = 0; i < plot_spec.series.size(); ++i) {
     const auto& s = plot_spec.series[i];
     const Rgb color = s.color.value_or(palette_color(i));
-    auto to_px = [&](double x) { return plot.x + (x - x0) / (x1 - x0) * plot.w; };
+    auto to_px = [&](double x) { return plot.x + (to_x_axis(x) - x0) / (x1 - x0) * plot.w; };
     auto to_py = [&](double v) { return plot.y + plot.h - (to_axis(v) - y0) / (y1 - y0) * plot.h; };
     if (!s.spread.empty()) {  // the band: upper edge forward, lower edge back
       const std::size_t n = std::min(s.x.size(), s.y.size());
       std::vector<std::size_t> points;
       for (std::size_t k = 0; k < n; ++k)
-        if (std::isfinite(s.x[k]) && std::isfinite(to_axis(s.y[k] + band_at(s, k))) &&
+        if (std::isfinite(to_x_axis(s.x[k])) && std::isfinite(to_axis(s.y[k] + band_at(s, k))) &&
             std::isfinite(to_axis(s.y[k] - band_at(s, k))))
           points.push_back(k);
       if (points.size() >= 2) {
@@ -265,12 +277,12 @@ void draw_lines(cairo_t* cr, const Box& box, const LinePlot& plot_spec) {
     }
     bool pen_down = false;
     for (std::size_t k = 0; k < std::min(s.x.size(), s.y.size()); ++k) {
-      const double yv = plot_spec.log_y ? (s.y[k] > 0 ? std::log10(s.y[k]) : NAN) : s.y[k];
-      if (!std::isfinite(yv) || !std::isfinite(s.x[k])) {
+      const double yv = to_axis(s.y[k]);
+      if (!std::isfinite(yv) || !std::isfinite(to_x_axis(s.x[k]))) {
         pen_down = false;
         continue;
       }
-      const double px = plot.x + (s.x[k] - x0) / (x1 - x0) * plot.w;
+      const double px = to_px(s.x[k]);
       const double py = plot.y + plot.h - (yv - y0) / (y1 - y0) * plot.h;
       if (pen_down)
         cairo_line_to(cr, px, py);

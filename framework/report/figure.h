@@ -35,7 +35,8 @@ struct LineSeries {
 struct LinePlot {
   std::string title, x_label, y_label;
   std::vector<LineSeries> series;
-  bool log_y = false;
+  bool log_y = false;  // base 10
+  bool log_x = false;  // base 2, ticks at powers of two (budgets that double: steps, epochs)
 };
 
 struct ScatterSeries {

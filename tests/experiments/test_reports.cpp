@@ -5,8 +5,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <stdexcept>
 
@@ -157,6 +159,58 @@ TEST(PositiveControl, RecoveryFractionOnSharedSeedsWithItsInterval) {
     if (r.group == blur) order.push_back(r.cells.front().text);
   EXPECT_EQ(order, (std::vector<std::string>{"oracle (unbiased pool)", "GDA (biased pool)", "SHR", "FreRec"}));
   EXPECT_FALSE(make_positive_control_table({record("gda", 0, 0.7)}).has_value());
+}
+
+// Learning curve: one row per method and budget, the paired change from the budget below,
+// and the plateau (the smallest budget no larger one beats by more than the tolerance).
+TEST(LearningCurve, PlateauIsTheSmallestBudgetNoLargerOneBeatsByTheTolerance) {
+  auto run = [](const std::string& task, int steps, int seed, double auc) {
+    return nlohmann::json{{"cell", task + "/raw/densenet_small/train.steps=" + std::to_string(steps) + "/seed=" +
+                                       std::to_string(seed)},
+                          {"coordinates", {{"train.steps", std::to_string(steps)}}},
+                          {"metrics", {{"auc", auc}}}};
+  };
+  std::vector<nlohmann::json> records;
+  // demo_mri rises to 800 steps, then stays within 0.01 (a dip at 1600 does not count as gain).
+  const std::map<int, std::array<double, 2>> mri = {
+      {100, {0.60, 0.62}}, {200, {0.75, 0.73}}, {400, {0.84, 0.86}}, {800, {0.895, 0.905}}, {1600, {0.89, 0.90}},
+      {3200, {0.905, 0.91}}};
+  for (const auto& [steps, auc] : mri)
+    for (int seed = 0; seed < 2; ++seed) records.push_back(run("demo_mri", steps, seed, auc[seed]));
+  // demo_cxr still gains 0.05 at its largest budget: not reached.
+  records.push_back(run("demo_cxr", 100, 0, 0.70));
+  records.push_back(run("demo_cxr", 200, 0, 0.80));
+  records.push_back(run("demo_cxr", 400, 0, 0.85));
+  const auto curve = make_learning_curve(records);
+  ASSERT_TRUE(curve.has_value());
+  auto row = [&](const std::string& group, const std::string& steps) -> const report::TableRow& {
+    for (const auto& r : curve->table.rows)
+      if (r.group == group && r.cells.at(1).text == steps) return r;
+    throw std::runtime_error("no row " + group + " " + steps);
+  };
+  const std::string mri_group = "demo_mri / densenet_small";
+  EXPECT_EQ(row(mri_group, "800").cells.at(5).text, "from here");
+  for (const char* steps : {"100", "200", "400", "1600", "3200"}) EXPECT_EQ(row(mri_group, steps).cells.at(5).text, "");
+  EXPECT_EQ(row(mri_group, "400").cells.at(2).plain(), report::TableCell::mean_std({0.84, 0.86}).plain());
+  EXPECT_EQ(row(mri_group, "800").cells.at(4).text, "+0.050 (2 paired)");
+  EXPECT_EQ(row(mri_group, "100").cells.at(4).text, "–");
+  EXPECT_EQ(row(mri_group, "800").cells.at(3).text, "2");
+  EXPECT_EQ(row("demo_cxr / densenet_small", "400").cells.at(5).text, "not reached");
+  // A tolerance of 0.06 moves the mri plateau down to 400 (best later mean 0.9075 − 0.85), not
+  // to 200 (0.9075 − 0.74).
+  const auto loose = make_learning_curve(records, 0.06);
+  for (const auto& r : loose->table.rows) {
+    if (r.group != mri_group) continue;
+    EXPECT_EQ(r.cells.at(5).text, r.cells.at(1).text == "400" ? "from here" : "");
+  }
+  // The figure's series: budgets in increasing order with the mean and the std.
+  ASSERT_EQ(curve->panels.size(), 2u);
+  const auto& points = curve->panels.at(1).second.at(0).second;  // demo_mri / raw
+  ASSERT_EQ(points.size(), 6u);
+  EXPECT_EQ(points.front()[0], 100.0);
+  EXPECT_NEAR(points.front()[1], 0.61, 1e-12);
+  EXPECT_GT(points.front()[2], 0.0);
+  EXPECT_FALSE(make_learning_curve({record("gda", 0, 0.7)}).has_value());
 }
 
 TEST(Tables, NotesSayHowFreRecRandomnessFollowedTheSeeds) {
