@@ -679,7 +679,7 @@ std::string write_table2(const std::vector<nlohmann::json>& records, const std::
   if (auto curve = make_learning_curve(records)) {
     report::save_table(curve->table, experiment_dir / "learning_curve");
     report::Figure figure;
-    figure.title = "Test AUC against optimiser steps (mean ± std over seeds)";
+    figure.title = "Test AUC against steps (± std over seeds)";
     figure.columns = std::min<int>(3, static_cast<int>(curve->panels.size()));
     for (const auto& [group, methods] : curve->panels) {
       report::LinePlot plot;
@@ -690,6 +690,7 @@ std::string write_table2(const std::vector<nlohmann::json>& records, const std::
       for (const auto& [method, points] : methods) {
         report::LineSeries series;
         series.label = method;
+        series.markers = true;
         for (const auto& [steps, mean, spread] : points) {
           series.x.push_back(steps);
           series.y.push_back(mean);

@@ -291,6 +291,12 @@ void draw_lines(cairo_t* cr, const Box& box, const LinePlot& plot_spec) {
       pen_down = true;
     }
     cairo_stroke(cr);
+    if (s.markers)
+      for (std::size_t k = 0; k < std::min(s.x.size(), s.y.size()); ++k) {
+        if (!std::isfinite(to_axis(s.y[k])) || !std::isfinite(to_x_axis(s.x[k]))) continue;
+        cairo_arc(cr, to_px(s.x[k]), to_py(s.y[k]), 3.0, 0, 2 * M_PI);
+        cairo_fill(cr);
+      }
     if (!s.label.empty()) legend.emplace_back(s.label, color);
   }
   cairo_set_dash(cr, nullptr, 0, 0);

@@ -30,6 +30,7 @@ struct LineSeries {
   std::optional<Rgb> color;
   bool dashed = false;
   std::vector<double> spread = {};  // optional, one per point: a translucent band y ± spread (std over seeds)
+  bool markers = false;             // a dot at every point (curves of a few measured points)
 };
 
 struct LinePlot {

@@ -144,5 +144,33 @@ TEST(Figure, WritesPngAndSvgOfTheExpectedSize) {
   EXPECT_NE(svg.find("width=\"1080"), std::string::npos);
 }
 
+// A base-2 x axis (step budgets that double) and dots at the measured points change the
+// picture, and a non-positive x on a log axis is left out rather than drawn at -inf.
+TEST(Figure, LogXAxisAndMarkersChangeThePlot) {
+  testing::TempDir dir;
+  auto render = [&](bool log_x, bool markers, const std::string& name) {
+    Figure fig;
+    LinePlot l;
+    l.title = "learning curve";
+    l.log_x = log_x;
+    LineSeries series;
+    series.label = "raw";
+    series.x = {0, 125, 250, 500, 1000, 2000};
+    series.y = {0.5, 0.6, 0.75, 0.85, 0.88, 0.885};
+    series.spread = {0, 0.02, 0.02, 0.01, 0.01, 0.01};
+    series.markers = markers;
+    l.series.push_back(series);
+    fig.panels = {l};
+    save_figure(fig, dir / name);
+    return read_file(dir / (name + ".png"));
+  };
+  const std::string linear = render(false, false, "linear"), log2 = render(true, false, "log"),
+                    dots = render(true, true, "dots");
+  ASSERT_GT(log2.size(), 1000u);
+  EXPECT_NE(linear, log2);
+  EXPECT_NE(log2, dots);
+  EXPECT_EQ(log2, render(true, false, "log_again"));
+}
+
 }  // namespace
 }  // namespace frerec::report
