@@ -17,7 +17,7 @@ Image render_cxr(int size, std::uint64_t seed, int label) {
   const double body = rng.uniform(0.86, 0.97);  // half-width of the soft-tissue silhouette
   const double soft = rng.uniform(0.42, 0.52), lung = rng.uniform(0.12, 0.2), bone = rng.uniform(0.1, 0.16);
   // Cardiothoracic ratio: heart width / thorax width.
-  const double ctr = label == 1 ? rng.uniform(0.52, 0.60) : rng.uniform(0.38, 0.48);
+  const double ctr = label == 1 ? rng.uniform(0.46, 0.60) : rng.uniform(0.38, 0.52);
   const double hw = ctr * tw;                                // heart half-width
   const double hx = x0 + rng.uniform(0.06, 0.12) * tw;       // heart centre, shifted to the patient's left
   const double hy = yd - rng.uniform(0.2, 0.28);

@@ -72,6 +72,8 @@ Image render_fundus(int size, std::uint64_t seed, int label) {
     lesions.push_back({rad * std::cos(ang), rad * std::sin(ang), rng.uniform(0.5, 0.9) * 2.0 / 64, 0.06, 0.06, 0.02});
   }
   if (label == 1) {
+    // How visible this image's lesions are (version 3): the faintest are near the noise.
+    const double strength = rng.uniform(0.5, 1.0);
     const int n_ma = rng.range(0, 4), n_haem = rng.range(0, 2), n_exudate = rng.range(0, 3);
     const int total = n_ma + n_haem + n_exudate;
     const int extra_ma = total == 0 ? 1 : 0;
@@ -81,15 +83,15 @@ Image render_fundus(int size, std::uint64_t seed, int label) {
     };
     for (int k = 0; k < n_ma + extra_ma; ++k) {  // microaneurysms: tiny dark red dots
       auto [x, y] = spot_near_macula(0.3);
-      lesions.push_back({x, y, rng.uniform(0.5, 0.8) * 2.0 / 64, -0.22, -0.14, -0.05});
+      lesions.push_back({x, y, rng.uniform(0.5, 0.8) * 2.0 / 64, -0.22 * strength, -0.14 * strength, -0.05 * strength});
     }
     for (int k = 0; k < n_haem; ++k) {  // blot haemorrhages: larger, darker
       auto [x, y] = spot_near_macula(0.35);
-      lesions.push_back({x, y, rng.uniform(0.9, 1.6) * 2.0 / 64, -0.26, -0.16, -0.05});
+      lesions.push_back({x, y, rng.uniform(0.9, 1.6) * 2.0 / 64, -0.26 * strength, -0.16 * strength, -0.05 * strength});
     }
     for (int k = 0; k < n_exudate; ++k) {  // hard exudates: small yellow-white flecks
       auto [x, y] = spot_near_macula(0.25);
-      lesions.push_back({x, y, rng.uniform(0.5, 0.9) * 2.0 / 64, 0.12, 0.2, 0.04});
+      lesions.push_back({x, y, rng.uniform(0.5, 0.9) * 2.0 / 64, 0.12 * strength, 0.2 * strength, 0.04 * strength});
     }
   }
 

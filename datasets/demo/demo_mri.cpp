@@ -41,7 +41,7 @@ Image render_mri(int size, std::uint64_t seed, int label) {
     lx = cx + a * rad * std::cos(ang);
     ly = cy + b * rad * std::sin(ang);
     lr = rng.uniform(2.0, 3.6) * 2.0 / 64.0;  // radius in normalised units (2.0–3.6 px at 64)
-    strength = rng.uniform(0.6, 1.0);
+    strength = rng.uniform(0.1, 1.0);
   }
 
   for (int j = 0; j < n; ++j) {
