@@ -68,11 +68,12 @@ std::string coordinate(const nlohmann::json& record, const std::string& key) {
   return "";
 }
 
-// Everything but method and seed identifies a group (dataset, backbone, other sweeps).
-std::string group_of(const nlohmann::json& record) {
+// Everything but method and seed (and `also_ignore`, e.g. the swept budget of a learning
+// curve) identifies a group (dataset, backbone, other sweeps).
+std::string group_of(const nlohmann::json& record, const std::string& also_ignore = "") {
   std::string group = coordinate(record, "data.name") + " / " + coordinate(record, "model.name");
   for (const auto& [key, value] : record["coordinates"].items())
-    if (key != "data.name" && key != "model.name" && key != "method.name" && key != "seed")
+    if (key != "data.name" && key != "model.name" && key != "method.name" && key != "seed" && key != also_ignore)
       group += fmt::format(" / {}={}", key, value.get<std::string>());
   return group;
 }
@@ -575,10 +576,7 @@ std::optional<LearningCurve> make_learning_curve(const std::vector<nlohmann::jso
   std::map<std::string, std::map<std::string, std::map<long long, std::map<std::string, double>>>> cells;
   for (const auto& record : records) {
     if (!record.contains("coordinates") || !record["coordinates"].contains(key)) continue;
-    std::string group = coordinate(record, "data.name") + " / " + coordinate(record, "model.name");
-    for (const auto& [k, value] : record["coordinates"].items())
-      if (k != "data.name" && k != "model.name" && k != "method.name" && k != "seed" && k != key)
-        group += fmt::format(" / {}={}", k, value.get<std::string>());
+    const std::string group = group_of(record, key);
     const long long steps = std::strtoll(coordinate(record, key).c_str(), nullptr, 10);
     cells[group][coordinate(record, "method.name")][steps][coordinate(record, "seed")] =
         record["metrics"].value("auc", std::nan(""));
