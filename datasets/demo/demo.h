@@ -31,7 +31,8 @@
 
 namespace frerec::datasets::demo {
 
-// Bumped whenever the rendering changes (part of the image-cache key).
+// Bumped whenever the rendering changes: part of the image-cache key and, as the read-only
+// data.<task>.version, of every cell's config hash (so resume reruns cells of an older one).
 constexpr int kGeneratorVersion = 3;
 
 Image render_mri(int size, std::uint64_t image_seed, int label);

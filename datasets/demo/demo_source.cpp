@@ -64,6 +64,13 @@ class DemoSource : public DatasetSource {
 config::Schema demo_schema() {
   config::Schema schema;
   schema.add_int("seed", 0, "generator seed of the demo task (images are a pure function of it)", 0);
+  // Not a choice: the only value is this build's kGeneratorVersion. Being in every cell's
+  // validated config, it is part of the config hash, so cells made with an older renderer
+  // (or with the GANs shipped for it, which are retrained whenever it changes) are not
+  // taken for done on resume.
+  schema.add_int("version", demo::kGeneratorVersion,
+                 "version of the demo image generator (read-only: this build renders only this one)",
+                 demo::kGeneratorVersion, demo::kGeneratorVersion);
   schema.add_int("train_per_class", 1000, "images per class in the train pool", 1, 1000000);
   schema.add_int("test_per_class", 300, "images per class in the test pool", 1, 1000000);
   return schema;

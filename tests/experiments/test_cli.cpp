@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "datasets/demo/demo.h"
 #include "framework/core/atomic_file.h"
 #include "framework/core/file_lock.h"
 #include "framework/io/csv.h"
@@ -197,7 +198,9 @@ TEST_F(Cli, ConfigErrorsAreOneLineWithExitCode2) {
   for (const auto& [overrides, expected] : std::vector<std::pair<std::string, std::string>>{
            {"train.warmup_epochs=3", "warmup_epochs=3 must be in [0, epochs=1]"},
            {"data.name=brain_tumor_kaggle", "brain_tumor_kaggle: data.root is empty"},
-           {"data.synthetic.name=synthetic_folder", "synthetic_folder: data.synthetic.root is empty"}}) {
+           {"data.synthetic.name=synthetic_folder", "synthetic_folder: data.synthetic.root is empty"},
+           // The demo generator's version is read-only (only this build's renderer exists).
+           {"data.demo_mri.version=2", "'data.demo_mri.version' = 2 is out of range"}}) {
     r = frerec("--results-dir early run tiny.yaml " + overrides, dir_);
     EXPECT_EQ(r.code, 2) << overrides << ": " << r.output;
     EXPECT_NE(r.output.find(expected), std::string::npos) << r.output;
@@ -270,7 +273,10 @@ TEST_F(Cli, TinyGridRunsResumesAndReports) {
     EXPECT_TRUE(record["environment"]["libraries"].contains("libtorch_cuda"));  // "none" on a CPU-only build
     EXPECT_TRUE(fs::exists(root / cell / "predictions.csv"));
     EXPECT_TRUE(fs::exists(root / cell / "train_log.jsonl"));
-    EXPECT_TRUE(fs::exists(root / cell / "config.yaml"));
+    // The demo generator's version is in the cell's config, hence in its hash: cells made
+    // with an older renderer are rerun on resume, not taken for done.
+    EXPECT_EQ(YAML::LoadFile((root / cell / "config.yaml").string())["data"]["demo_mri"]["version"].as<int>(),
+              datasets::demo::kGeneratorVersion);
   }
   const std::string table = read_file(root / "table2.md");
   EXPECT_NE(table.find("| demo_mri / resnet18 | raw |"), std::string::npos) << table;
