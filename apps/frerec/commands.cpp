@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <set>
 
 #include "experiments/register.h"
 #include "framework/cache/artifact_cache.h"
@@ -36,6 +37,47 @@ std::vector<ExperimentPlan> load_plans(const std::string& config, const std::vec
   }
   return plans;
 }
+
+// A cell's training length as `run --dry-run` shows it: "N steps" (train.steps) or
+// "E epochs"; empty for a cell without a train section.
+std::string cell_budget(const YAML::Node& config) {
+  const YAML::Node train = config["train"];
+  if (!train || !train["steps"] || !train["epochs"]) return "";
+  const long steps = train["steps"].as<long>();
+  if (steps > 0) return fmt::format("{} step{}", steps, steps == 1 ? "" : "s");
+  const int epochs = train["epochs"].as<int>();
+  return fmt::format("{} epoch{}", epochs, epochs == 1 ? "" : "s");
+}
+
+// One line per part on whether its methods train for the same number of optimiser steps.
+std::string budget_summary(const ExperimentPlan& plan) {
+  std::set<long> steps;  // of the cells on train.steps, in increasing order
+  bool epochs = false, uneven_warmup = false;
+  for (const auto& cell : plan.cells) {
+    const YAML::Node train = cell.config["train"];
+    if (!train || !train["steps"]) continue;
+    const long n = train["steps"].as<long>();
+    if (n > 0) steps.insert(n);
+    epochs = epochs || n == 0;
+    const bool warmup_in_epochs = train["warmup_steps"] && train["warmup_steps"].as<long>() == 0 &&
+                                  train["warmup_epochs"] && train["warmup_epochs"].as<double>() > 0.0;
+    uneven_warmup = uneven_warmup || (n > 0 && warmup_in_epochs);
+  }
+  // With steps, a warm-up counted in epochs still lasts longer on a larger training set.
+  const std::string warmup =
+      uneven_warmup ? "; the warm-up (train.warmup_epochs) still follows each training set's size: "
+                      "train.warmup_steps makes it equal too"
+                    : "";
+  if (epochs)
+    return "  budget: epochs (train.epochs) pass over each cell's own training set, so a method that adds "
+           "synthetic images takes more optimiser steps than RAW; train.steps gives every method the same\n";
+  if (steps.size() == 1)
+    return fmt::format("  budget: {} steps in every cell (train.steps), whatever its method's training-set size{}\n",
+                       *steps.begin(), warmup);
+  if (steps.empty()) return "";
+  return fmt::format("  budget: train.steps differs between cells ({} steps); at each, every method takes the same{}\n",
+                     fmt::join(steps, ", "), warmup);
+}
 }  // namespace
 
 int run_command(const GlobalOptions& global, const RunArgs& args) {
@@ -62,7 +104,7 @@ int run_command(const GlobalOptions& global, const RunArgs& args) {
         const bool done = cell_is_done(dir / cell.id, cell.config_hash);
         done_count += done ? 1 : 0;
         cells.push_back({{"index", cell.index}, {"cell", cell.id}, {"kind", plan.kind},
-                         {"config_hash", cell.config_hash}, {"done", done}});
+                         {"config_hash", cell.config_hash}, {"budget", cell_budget(cell.config)}, {"done", done}});
       }
     std::cout << json_text({{"experiment", name}, {"results_dir", dir.string()}, {"total", total},
                             {"done", done_count}, {"cells", cells}}, 2)
@@ -78,8 +120,11 @@ int run_command(const GlobalOptions& global, const RunArgs& args) {
                                plan.cells.size(), plan.cells.size() == 1 ? "" : "s", dir.string());
       for (const auto& cell : plan.cells) {
         const bool done = cell_is_done(dir / cell.id, cell.config_hash);
-        std::cout << fmt::format("  [{}] {}{}\n", cell.index, cell.id, done ? "  (done)" : "");
+        const std::string budget = cell_budget(cell.config);
+        std::cout << fmt::format("  [{}] {}{}{}\n", cell.index, cell.id, budget.empty() ? "" : "  " + budget,
+                                 done ? "  (done)" : "");
       }
+      std::cout << budget_summary(plan);
     }
     // What the datasets hold (the README's "check what was found without training").
     std::cout << experiments::describe_datasets(configs);

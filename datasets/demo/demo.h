@@ -31,9 +31,16 @@
 
 namespace frerec::datasets::demo {
 
-// Bumped whenever the rendering changes: part of the image-cache key and, as the read-only
-// data.<task>.version, of every cell's config hash (so resume reruns cells of an older one).
-constexpr int kGeneratorVersion = 3;
+// The version of each task's renderer, bumped whenever that task's images change (and its
+// shipped GAN is then retrained): part of the image-cache key and, as the read-only
+// data.<task>.version, of every cell's config hash, so resume reruns the cells an older
+// renderer made and keeps those of the tasks that did not change. All three were last
+// changed together (version 3, 2026-12-02).
+constexpr int kMriVersion = 3;
+constexpr int kCxrVersion = 3;
+constexpr int kFundusVersion = 3;
+// demo_mri / demo_cxr / demo_fundus → its version; throws InternalError for another name.
+int generator_version(const std::string& task);
 
 Image render_mri(int size, std::uint64_t image_seed, int label);
 Image render_cxr(int size, std::uint64_t image_seed, int label);

@@ -48,7 +48,7 @@ class DemoSource : public DatasetSource {
 
   std::string fingerprint(const std::vector<Record>& records) const override {
     Hasher hasher;
-    hasher.update(name_).update_pod(demo::kGeneratorVersion).update_pod(seed_);
+    hasher.update(name_).update_pod(demo::generator_version(name_)).update_pod(seed_);
     for (const Record& record : records) hasher.update(record.id).update("\n");
     return hasher.hex();
   }
@@ -61,16 +61,14 @@ class DemoSource : public DatasetSource {
   std::vector<Record> records_;
 };
 
-config::Schema demo_schema() {
+config::Schema demo_schema(int version) {
   config::Schema schema;
   schema.add_int("seed", 0, "generator seed of the demo task (images are a pure function of it)", 0);
-  // Not a choice: the only value is this build's kGeneratorVersion. Being in every cell's
+  // Not a choice: the only value is this build's renderer version. Being in every cell's
   // validated config, it is part of the config hash, so cells made with an older renderer
-  // (or with the GANs shipped for it, which are retrained whenever it changes) are not
-  // taken for done on resume.
-  schema.add_int("version", demo::kGeneratorVersion,
-                 "version of the demo image generator (read-only: this build renders only this one)",
-                 demo::kGeneratorVersion, demo::kGeneratorVersion);
+  // (or with the GAN shipped for it, retrained whenever it changes) are not taken for done.
+  schema.add_int("version", version, "version of this task's image generator (read-only: this build renders only this one)",
+                 version, version);
   schema.add_int("train_per_class", 1000, "images per class in the train pool", 1, 1000000);
   schema.add_int("test_per_class", 300, "images per class in the test pool", 1, 1000000);
   return schema;
@@ -78,7 +76,7 @@ config::Schema demo_schema() {
 
 void add_demo(DatasetRegistry& registry, const std::string& name, const std::string& description, Renderer renderer,
               int channels) {
-  registry.add(name, description, demo_schema(),
+  registry.add(name, description, demo_schema(demo::generator_version(name)),
                [name, renderer, channels](const config::Params& params, const SourceOptions& options) {
                  if (options.image_size < 16 || options.image_size > 256)
                    throw ConfigError(name + ": data.image_size=" + std::to_string(options.image_size) +
@@ -92,6 +90,13 @@ void add_demo(DatasetRegistry& registry, const std::string& name, const std::str
 }  // namespace
 
 namespace demo {
+int generator_version(const std::string& task) {
+  if (task == "demo_mri") return kMriVersion;
+  if (task == "demo_cxr") return kCxrVersion;
+  if (task == "demo_fundus") return kFundusVersion;
+  throw InternalError("no demo task named '" + task + "'");
+}
+
 std::uint64_t image_seed(const std::string& task, std::uint64_t seed, int split, int label, long index) {
   return random::mix_seed(random::tag_seed(task), seed, static_cast<std::uint64_t>(split * 2 + label),
                           static_cast<std::uint64_t>(index));

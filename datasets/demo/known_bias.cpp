@@ -121,7 +121,7 @@ class KnownBiasSource : public DatasetSource {
   std::string fingerprint(const std::vector<Record>& records) const override {
     Hasher hasher;
     hasher.update(kSourceVersion).update("\n").update(task_).update("\n").update(bias_.op).update("\n");
-    hasher.update_pod(demo::kGeneratorVersion).update_pod(task_seed_).update_pod(seed_);
+    hasher.update_pod(demo::generator_version(task_)).update_pod(task_seed_).update_pod(seed_);
     hasher.update_pod(bias_.blend).update_pod(bias_.sigma).update_pod(bias_.noise_std);
     for (const Record& record : records) hasher.update(record.id).update("\n");
     return hasher.hex();

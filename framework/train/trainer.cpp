@@ -201,7 +201,8 @@ std::string options_fingerprint(const TrainerOptions& o, std::size_t train_size,
       o.batch_size, o.drop_last, o.warmup_epochs, o.schedule, o.min_lr, o.step_size, o.gamma, o.label_smoothing,
       o.grad_clip, o.amp, o.val_metric, o.num_classes, o.seed, train_size, steps_per_epoch);
   // Only when set, so that checkpoints of epoch-based runs still resume.
-  return sha256_hex(o.steps > 0 ? text + fmt::format(";steps={}", o.steps) : text);
+  return sha256_hex(text + (o.steps > 0 ? fmt::format(";steps={}", o.steps) : "") +
+                    (o.warmup_steps > 0 ? fmt::format(";warmup_steps={}", o.warmup_steps) : ""));
 }
 
 nlohmann::json to_json(const EpochRecord& r, const std::string& val_metric) {

@@ -29,6 +29,10 @@ config::Schema trainer_schema() {
   s.add_bool("drop_last", true, "drop the last incomplete training batch of each epoch (BatchNorm needs > 1)");
   s.add_float("warmup_epochs", 1.0, "linear warm-up length in epochs (fractional allowed, counted in steps)", 0.0,
               100000.0);
+  s.add_int("warmup_steps", 0,
+            "linear warm-up length in optimisation steps; > 0 overrides warmup_epochs (with `steps`, the same "
+            "schedule whatever the training-set size)",
+            0, 1000000000);
   s.add_string("schedule", "cosine", "LR schedule after warm-up: cosine (to min_lr), step, constant",
                {"cosine", "step", "constant"});
   s.add_float("min_lr", 0.0, "final learning rate of the cosine schedule", 0.0, 10.0);
@@ -68,6 +72,7 @@ TrainerOptions from_params(const config::Params& p) {
   o.eval_batch_size = p.get_or<int>("eval_batch_size", o.eval_batch_size);
   o.drop_last = p.get_or<bool>("drop_last", o.drop_last);
   o.warmup_epochs = p.get_or<double>("warmup_epochs", o.warmup_epochs);
+  o.warmup_steps = p.get_or<long>("warmup_steps", o.warmup_steps);
   o.schedule = p.get_or<std::string>("schedule", o.schedule);
   o.min_lr = p.get_or<double>("min_lr", o.min_lr);
   o.step_size = p.get_or<int>("step_size", o.step_size);
@@ -109,8 +114,9 @@ void validate_options(const TrainerOptions& o) {
   if (o.batch_size < 1) bad("batch_size", std::to_string(o.batch_size), "must be >= 1");
   if (o.eval_batch_size < 1) bad("eval_batch_size", std::to_string(o.eval_batch_size), "must be >= 1");
   if (!(o.warmup_epochs >= 0.0)) bad("warmup_epochs", fmt::format("{}", o.warmup_epochs), "must be >= 0");
+  if (o.warmup_steps < 0) bad("warmup_steps", std::to_string(o.warmup_steps), "must be >= 0 (0: warmup_epochs decides)");
   // With `steps` the epoch count follows from the data, and the schedule caps warm-up at the run.
-  if (o.steps == 0 && o.warmup_epochs > o.epochs) {
+  if (o.steps == 0 && o.warmup_steps == 0 && o.warmup_epochs > o.epochs) {
     bad("warmup_epochs", fmt::format("{}", o.warmup_epochs), fmt::format("must be in [0, epochs={}]", o.epochs));
   }
   if (o.schedule != "cosine" && o.schedule != "step" && o.schedule != "constant") {
@@ -160,7 +166,8 @@ LrSchedule::LrSchedule(const TrainerOptions& o, long steps_per_epoch)
       gamma_(o.gamma),
       steps_per_epoch_(steps_per_epoch),
       total_steps_(planned_steps(o, steps_per_epoch)),
-      warmup_steps_(std::lround(o.warmup_epochs * static_cast<double>(steps_per_epoch))),
+      warmup_steps_(o.warmup_steps > 0 ? o.warmup_steps
+                                       : std::lround(o.warmup_epochs * static_cast<double>(steps_per_epoch))),
       step_size_steps_(static_cast<long>(o.step_size) * steps_per_epoch) {
   FREREC_ASSERT(steps_per_epoch > 0, "LrSchedule needs at least one step per epoch");
   if (warmup_steps_ > total_steps_) warmup_steps_ = total_steps_;

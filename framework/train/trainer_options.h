@@ -4,7 +4,8 @@
 //   optimizer adamw|sgd · lr · weight_decay (applied to every parameter) · momentum,
 //   nesterov (SGD) · betas (AdamW) · epochs · steps (a fixed number of optimisation steps,
 //   0 = epochs decide) · batch_size · eval_batch_size · drop_last ·
-//   warmup_epochs (may be fractional) · schedule cosine|step|constant · min_lr (cosine
+//   warmup_epochs (may be fractional) · warmup_steps (> 0: in steps, overriding
+//   warmup_epochs) · schedule cosine|step|constant · min_lr (cosine
 //   floor) · step_size (epochs), gamma (step) · label_smoothing · grad_clip (max global L2
 //   norm, 0 = off) · workers (loader threads, 0 = load on the training thread) · threads
 //   (LibTorch intra-op threads for training and predictions, 0 = the run's --threads) · prefetch
@@ -19,7 +20,9 @@
 // of updates, not twice as many).
 //
 // LR schedule, per optimisation step s = 0 .. total-1 (total = epochs · steps_per_epoch, or
-// `steps`; W = round(warmup_epochs · steps_per_epoch) warm-up steps, at most total):
+// `steps`; W = warmup_steps when > 0, else round(warmup_epochs · steps_per_epoch) warm-up
+// steps; at most total. With `steps`, only warmup_steps gives every training-set size the
+// same schedule: warmup_epochs counts epochs of each method's own training set):
 //   s <  W : lr · (s + 1) / W                                      (linear warm-up)
 //   s >= W : cosine   min_lr + (lr − min_lr) · ½ · (1 + cos(π · (s − W) / (total − W)))
 //            step     lr · gamma^floor(s / (step_size · steps_per_epoch))   (counted from s=0)
@@ -48,6 +51,7 @@ struct TrainerOptions {
   int eval_batch_size = 64;
   bool drop_last = true;
   double warmup_epochs = 1.0;
+  long warmup_steps = 0;  // > 0: warm-up length in steps (overrides warmup_epochs)
   std::string schedule = "cosine";
   double min_lr = 0.0;
   int step_size = 30;

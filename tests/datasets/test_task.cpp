@@ -110,7 +110,7 @@ TEST(Demo, ImagesAreDeterministicAndPinned) {
     for (float v : f.data) ASSERT_TRUE(v >= 0.0f && v <= 1.0f);
   }
   // Pinned: a change of these hashes changes every cached demo image; bump
-  // demo::kGeneratorVersion and update the values together.
+  // that task's version (demo::kMriVersion, ...) and update the values together.
   Hasher hasher;
   for (int label = 0; label < 2; ++label)
     for (const Image& image : {demo::render_mri(32, 11, label), demo::render_cxr(32, 12, label), demo::render_fundus(32, 13, label)})

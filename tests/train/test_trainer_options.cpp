@@ -173,6 +173,31 @@ TEST(LrSchedule, FixedStepsSetTheLengthAndCutTheLastEpoch) {
   EXPECT_THROW(validate_options(o), ConfigError);
 }
 
+TEST(LrSchedule, WarmupStepsGiveEveryTrainingSetSizeTheSameSchedule) {
+  TrainerOptions o;
+  o.lr = 0.1;
+  o.steps = 100;
+  o.warmup_epochs = 1.0;  // counted in epochs, warm-up grows with the training set
+  EXPECT_EQ(LrSchedule(o, 25).warmup_steps(), 25);
+  EXPECT_EQ(LrSchedule(o, 50).warmup_steps(), 50);
+  o.warmup_steps = 25;  // counted in steps: RAW (25 batches an epoch) and GDA (50) alike
+  const LrSchedule raw(o, 25), gda(o, 50);
+  EXPECT_EQ(raw.warmup_steps(), 25);
+  EXPECT_EQ(gda.warmup_steps(), 25);
+  for (long step = 0; step < 100; ++step) EXPECT_EQ(raw.at(step), gda.at(step)) << step;
+  EXPECT_DOUBLE_EQ(gda.at(0), 0.004);
+  EXPECT_DOUBLE_EQ(gda.at(24), 0.1);
+  o.warmup_steps = 500;  // capped at the run
+  EXPECT_EQ(LrSchedule(o, 25).warmup_steps(), 100);
+  // Epoch-based runs: a warm-up in steps is not checked against `epochs`.
+  o.steps = 0;
+  o.epochs = 1;
+  o.warmup_epochs = 3.0;
+  EXPECT_NO_THROW(validate_options(o));
+  o.warmup_steps = -1;
+  EXPECT_THROW(validate_options(o), ConfigError);
+}
+
 TEST(LrSchedule, StepAndConstantAndFractionalWarmup) {
   TrainerOptions o;
   o.lr = 0.1;
