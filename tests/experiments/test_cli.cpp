@@ -92,9 +92,25 @@ TEST_F(Cli, ShippedConfigsValidateAndListTheirCells) {
         << dataset;
   }
   EXPECT_NE(first_line(configs + "quickstart.yaml").find("'quickstart' (classify): 18 cells"), std::string::npos);
-  EXPECT_NE(first_line(configs + "demo/full.yaml").find("suite 'demo': 219 cells"), std::string::npos);
-  EXPECT_NE(first_line(configs + "demo/positive_control.yaml").find("suite 'positive_control': 195 cells"),
+  EXPECT_NE(first_line(configs + "demo/full.yaml").find("suite 'demo': 291 cells"), std::string::npos);
+  EXPECT_NE(first_line(configs + "demo/positive_control.yaml").find("suite 'positive_control': 234 cells"),
             std::string::npos);
+  // The dry run shows each cell's budget: the paper's configs count epochs (so GDA takes
+  // more optimiser steps than RAW), the demo's give every method the same steps.
+  Result r = frerec("run " + configs + "paper/brain_tumor.yaml --dry-run", dir_);
+  EXPECT_NE(r.output.find("  budget: epochs (train.epochs) pass over each cell's own training set"), std::string::npos)
+      << r.output;
+  r = frerec("run " + configs + "demo/full.yaml --dry-run", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.find("budget: epochs"), std::string::npos) << r.output;
+  std::size_t equal = 0;
+  for (auto at = r.output.find(" steps in every cell (train.steps)"); at != std::string::npos;
+       at = r.output.find(" steps in every cell (train.steps)", at + 1))
+    ++equal;
+  EXPECT_EQ(equal, 3u) << r.output;  // Table 2, Table 3 and the figures' extractor
+  r = frerec("run " + configs + "demo/learning_curve.yaml --dry-run --json", dir_);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(r.output)["cells"][0]["budget"], "125 steps") << r.output;
 }
 
 // The positive control end to end on a tiny demo_mri (one seed, one epoch, a 2-step DAE):
@@ -276,7 +292,7 @@ TEST_F(Cli, TinyGridRunsResumesAndReports) {
     // The demo generator's version is in the cell's config, hence in its hash: cells made
     // with an older renderer are rerun on resume, not taken for done.
     EXPECT_EQ(YAML::LoadFile((root / cell / "config.yaml").string())["data"]["demo_mri"]["version"].as<int>(),
-              datasets::demo::kGeneratorVersion);
+              datasets::demo::kMriVersion);
   }
   const std::string table = read_file(root / "table2.md");
   EXPECT_NE(table.find("| demo_mri / resnet18 | raw |"), std::string::npos) << table;
