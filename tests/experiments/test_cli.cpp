@@ -120,8 +120,8 @@ TEST_F(Cli, PositiveControlRunsAndReportsRecovery) {
   const std::string overrides =
       " 'seed=[0]' 'data.name=[demo_mri]' data.image_size=32 data.counts.train.positive=24"
       " data.counts.train.negative=24 data.counts.test.positive=16 data.counts.test.negative=16"
-      " data.counts.synthetic.positive=24 data.counts.synthetic.negative=24 train.epochs=1 train.batch_size=16"
-      " train.warmup_epochs=0";
+      " data.counts.synthetic.positive=24 data.counts.synthetic.negative=24 train.steps=0 train.epochs=1 train.batch_size=16"
+      " train.warmup_epochs=0 train.warmup_steps=0";
   std::string dae;
   for (const char* variant : {"gda_frerec", "gda_rhm"})
     dae += fmt::format(" method.{0}.dae.epochs=1 method.{0}.dae.steps_per_epoch=2 method.{0}.dae.patch_size=32", variant);

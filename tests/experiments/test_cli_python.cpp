@@ -95,7 +95,7 @@ TEST_F(CliPython, ExampleMethodIsATable2Row) {
   const std::string results = (dir_ / "example").string();
   Result r = frerec("--threads 2 --results-dir " + results + " --cache-dir " + (dir_ / "cache").string() +
                         " run examples/python_methods/random_erasing_table2.yaml 'method.name=[raw,python]'"
-                        " 'data.name=[demo_mri]' 'model.name=[resnet18]' 'seed=[0]' train.epochs=1" + kTinyData,
+                        " 'data.name=[demo_mri]' 'model.name=[resnet18]' 'seed=[0]' train.steps=0 train.warmup_steps=0 train.epochs=1" + kTinyData,
                     kSource);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("2 ran, 0 skipped"), std::string::npos) << r.output;
