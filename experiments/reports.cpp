@@ -675,6 +675,7 @@ std::string write_table2(const std::vector<nlohmann::json>& records, const std::
     written += fmt::format("  {0}/table3.md\n  {0}/table3.csv\n  {0}/table3.tex\n", experiment_dir.string());
   }
   if (auto curve = make_learning_curve(records)) {
+    if (!left_out.empty()) curve->table.notes.push_back(left_out_note(left_out.size()));
     report::save_table(curve->table, experiment_dir / "learning_curve");
     report::Figure figure;
     figure.title = "Test AUC against steps (± std over seeds)";
@@ -685,16 +686,24 @@ std::string write_table2(const std::vector<nlohmann::json>& records, const std::
       plot.x_label = "steps";
       plot.y_label = "test AUC";
       plot.log_x = true;
+      std::set<double> budgets;  // ticks at the measured budgets (125, 250, ... are not powers of two)
       for (const auto& [method, points] : methods) {
         report::LineSeries series;
         series.label = method;
         series.markers = true;
         for (const auto& [steps, mean, spread] : points) {
+          budgets.insert(steps);
           series.x.push_back(steps);
           series.y.push_back(mean);
           series.spread.push_back(spread);
         }
         plot.series.push_back(std::move(series));
+      }
+      plot.x_ticks.assign(budgets.begin(), budgets.end());
+      // One method: named in the title, no legend box over the curve's last points.
+      if (plot.series.size() == 1) {
+        plot.title += " (" + plot.series.front().label + ")";
+        plot.series.front().label.clear();
       }
       figure.panels.emplace_back(std::move(plot));
     }

@@ -74,15 +74,16 @@ std::vector<double> octave_ticks(double lo, double hi) {
   return ticks;
 }
 
+// x_ticks: in axis units (log2 of the data when log_x); empty: automatic ticks.
 void draw_axes(cairo_t* cr, const Box& plot, double x0, double x1, double y0, double y1, const std::string& x_label,
-               const std::string& y_label, bool log_y, bool log_x = false) {
+               const std::string& y_label, bool log_y, bool log_x = false, const std::vector<double>& x_ticks = {}) {
   cairo_set_line_width(cr, 1.0);
   set_color(cr, {0.2, 0.2, 0.2});
   cairo_rectangle(cr, plot.x, plot.y, plot.w, plot.h);
   cairo_stroke(cr);
   auto map_x = [&](double v) { return plot.x + (v - x0) / (x1 - x0) * plot.w; };
   auto map_y = [&](double v) { return plot.y + plot.h - (v - y0) / (y1 - y0) * plot.h; };
-  for (double t : log_x ? octave_ticks(x0, x1) : nice_ticks(x0, x1)) {
+  for (double t : !x_ticks.empty() ? x_ticks : log_x ? octave_ticks(x0, x1) : nice_ticks(x0, x1)) {
     const double px = map_x(t);
     cairo_move_to(cr, px, plot.y + plot.h);
     cairo_line_to(cr, px, plot.y + plot.h + 4);
@@ -234,9 +235,19 @@ void draw_lines(cairo_t* cr, const Box& box, const LinePlot& plot_spec) {
   data_range(xs, x0, x1);
   data_range(ys, y0, y1);
   pad_range(y0, y1);
+  // A base-2 axis of a few measured budgets: a quarter octave either side, so the first and
+  // last points (and their dots) are not cut by the frame.
+  if (plot_spec.log_x) {
+    x0 -= 0.25;
+    x1 += 0.25;
+  }
+  std::vector<double> x_ticks;
+  for (double t : plot_spec.x_ticks)
+    if (std::isfinite(to_x_axis(t)) && to_x_axis(t) >= x0 && to_x_axis(t) <= x1) x_ticks.push_back(to_x_axis(t));
   const Box plot{box.x + kMarginLeft, box.y + kMarginTop, box.w - kMarginLeft - kMarginRight,
                  box.h - kMarginTop - kMarginBottom};
-  draw_axes(cr, plot, x0, x1, y0, y1, plot_spec.x_label, plot_spec.y_label, plot_spec.log_y, plot_spec.log_x);
+  draw_axes(cr, plot, x0, x1, y0, y1, plot_spec.x_label, plot_spec.y_label, plot_spec.log_y, plot_spec.log_x,
+            x_ticks);
   cairo_save(cr);
   cairo_rectangle(cr, plot.x, plot.y, plot.w, plot.h);
   cairo_clip(cr);

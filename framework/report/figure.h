@@ -38,6 +38,7 @@ struct LinePlot {
   std::vector<LineSeries> series;
   bool log_y = false;  // base 10
   bool log_x = false;  // base 2, ticks at powers of two (budgets that double: steps, epochs)
+  std::vector<double> x_ticks = {};  // data units: ticks at these values instead of the automatic ones
 };
 
 struct ScatterSeries {

@@ -148,11 +148,12 @@ TEST(Figure, WritesPngAndSvgOfTheExpectedSize) {
 // picture, and a non-positive x on a log axis is left out rather than drawn at -inf.
 TEST(Figure, LogXAxisAndMarkersChangeThePlot) {
   testing::TempDir dir;
-  auto render = [&](bool log_x, bool markers, const std::string& name) {
+  auto render = [&](bool log_x, bool markers, const std::string& name, std::vector<double> ticks = {}) {
     Figure fig;
     LinePlot l;
     l.title = "learning curve";
     l.log_x = log_x;
+    l.x_ticks = ticks;
     LineSeries series;
     series.label = "raw";
     series.x = {0, 125, 250, 500, 1000, 2000};
@@ -170,6 +171,10 @@ TEST(Figure, LogXAxisAndMarkersChangeThePlot) {
   EXPECT_NE(linear, log2);
   EXPECT_NE(log2, dots);
   EXPECT_EQ(log2, render(true, false, "log_again"));
+  // Ticks at the measured budgets instead of the powers of two; one out of range is dropped.
+  const std::string budgets = render(true, false, "budgets", {125, 250, 500, 1000, 2000});
+  EXPECT_NE(budgets, log2);
+  EXPECT_EQ(budgets, render(true, false, "budgets_again", {125, 250, 500, 1000, 2000, 1e9}));
 }
 
 }  // namespace
