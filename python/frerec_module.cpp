@@ -345,7 +345,7 @@ PYBIND11_MODULE(frerec, m) {
       },
       py::arg("synthetic"), py::arg("real"), py::arg("k") = 200, py::arg("seed") = 0, py::arg("threads") = 1,
       "Statistical High-frequency Replacement (FreRec Eq. 1-3) of synthetic images with the real set as reference; "
-      "further options as the shr.* keys: ratio, mask, spread, normalize, domain, stats, ssim, pool, epsilon_scale");
+      "further options as the shr.* keys: ratio, mask, spread, normalize, domain, stats, ssim, pool, epsilon_scale, negative");
 
   py::class_<Calibrator>(m, "Calibrator",
                          "FreRec calibration as `frerec calibrate` does it: fit() trains the RHM auto-encoder on the "

@@ -197,13 +197,17 @@ fs::path trained_dae(const ImageStore& real, const FreRecSettings& settings, con
         cached_retrieval(PrefixStore(real, used), real, shr::retrieval_options(shr_options, run.threads, true), run);
     const auto stats = std::make_shared<std::vector<shr::ImageStats>>(
         shr::high_frequency_stats(real, shr_options, run.threads));
-    auto perturb_of = [stats, neighbours, shr_options](std::size_t offset) {
-      return [stats, neighbours, shr_options, offset](std::size_t index, const Image& target, std::uint64_t seed) {
+    // dae.train_epsilon_scale widens (or narrows) ε for the training inputs only; validation
+    // measures restoration of the SHR that inference applies.
+    auto perturb_of = [stats, neighbours, shr_options](std::size_t offset, double epsilon_factor) {
+      return [stats, neighbours, shr_options, offset, epsilon_factor](std::size_t index, const Image& target,
+                                                                      std::uint64_t seed) {
         std::vector<const shr::ImageStats*> picked;
         const std::size_t i = index + offset;
         for (int r = 0; r < neighbours.k; ++r) picked.push_back(&(*stats)[static_cast<std::size_t>(neighbours.index(static_cast<int>(i), r))]);
         shr::ShrOptions o = shr_options;
         o.seed = seed;
+        o.epsilon_scale *= epsilon_factor;
         return shr::apply_shr(target, picked, o, i);
       };
     };
@@ -211,10 +215,10 @@ fs::path trained_dae(const ImageStore& real, const FreRecSettings& settings, con
     train.store = validation.store = borrowed(real);
     train.store_begin = 0;
     train.store_count = n_train;
-    train.perturb = perturb_of(0);
+    train.perturb = perturb_of(0, options.train_epsilon_scale);
     validation.store_begin = n_train;
     validation.store_count = used - n_train;
-    validation.perturb = perturb_of(n_train);
+    validation.perturb = perturb_of(n_train, 1.0);
     options.checkpoint_dir = work;
     std::unique_ptr<Progress> bar;
     const auto result = rhm::train_dae(options, train, validation, run, [&](const rhm::DaeProgress& p) {

@@ -286,6 +286,10 @@ config::Schema dae_schema() {
               "exponential moving average of the weights for validation, the saved model and inference "
               "(decay min(ema_decay, (1+t)/(10+t)) at step t); 0: off, use the raw weights",
               0.0, 0.99999);
+  s.add_float("train_epsilon_scale", 1.0,
+              "factor on SHR's epsilon (Eq. 3) for the training inputs only; validation and inference keep the "
+              "shr block's; 1: one SHR for training and inference (the paper)",
+              0.0, 100.0);
   return s;
 }
 
@@ -306,6 +310,7 @@ void DaeTrainOptions::validate() const {
   if (val_batch_size < 1) fail("val_batch_size", std::to_string(val_batch_size), "must be >= 1");
   if (precise_bn_batches < 0) fail("precise_bn_batches", std::to_string(precise_bn_batches), "must be >= 0");
   if (!(ema_decay >= 0 && ema_decay < 1)) fail("ema_decay", std::to_string(ema_decay), "must be in [0, 1)");
+  if (!(train_epsilon_scale >= 0)) fail("train_epsilon_scale", std::to_string(train_epsilon_scale), "must be >= 0");
   if (!network_yaml.empty()) RestormerOptions::from_yaml(network_yaml).validate("dae.network");
 }
 
@@ -320,6 +325,7 @@ std::string DaeTrainOptions::canonical() const {
   if (zero_init_output) j["zero_init_output"] = true;
   if (precise_bn_batches > 0) j["precise_bn_batches"] = precise_bn_batches;
   if (ema_decay > 0) j["ema_decay"] = ema_decay;
+  if (train_epsilon_scale != 1.0) j["train_epsilon_scale"] = train_epsilon_scale;
   return j.dump();
 }
 
@@ -345,6 +351,7 @@ DaeTrainOptions dae_options_from(const config::Params& p) {
   o.zero_init_output = p.get<bool>("zero_init_output");
   o.precise_bn_batches = p.get<int>("precise_bn_batches");
   o.ema_decay = p.get<double>("ema_decay");
+  o.train_epsilon_scale = p.get<double>("train_epsilon_scale");
   o.validate();
   return o;
 }

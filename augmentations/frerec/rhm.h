@@ -81,6 +81,11 @@ struct DaeTrainOptions {
   // dominated by the initialisation. With batch 4 and a learning rate that moves every output
   // pixel by more than the few-dB gain being learned, the averaged network is the quieter one.
   double ema_decay = 0;
+  // Factor on SHR's ε (Eq. 3) for the training inputs only; validation inputs and inference
+  // keep the SHR they are given (1: training and inference share one SHR, as the paper says).
+  // Applied by whoever builds the perturbation (augmentations/frerec/pipeline.cpp); here so that
+  // it is in canonical() and hence in the auto-encoder's cache key and resume check.
+  double train_epsilon_scale = 1.0;
 
   void validate() const;        // ConfigError naming the key
   std::string canonical() const;  // all keys that change the result (resume must match)

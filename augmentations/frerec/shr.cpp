@@ -35,6 +35,11 @@ StatsRegion parse_stats_region(const std::string& name) {
   if (name == "masked") return StatsRegion::kMasked;
   throw ConfigError("shr: stats '" + name + "' is not known; use 'high' or 'masked'");
 }
+Negative parse_negative(const std::string& name) {
+  if (name == "zero") return Negative::kZero;
+  if (name == "flip") return Negative::kFlip;
+  throw ConfigError("shr: negative '" + name + "' is not known; use 'zero' or 'flip'");
+}
 const char* to_string(StatsRegion r) { return r == StatsRegion::kHigh ? "high" : "masked"; }
 const char* to_string(Spread s) { return s == Spread::kMad ? "mad" : "std"; }
 const char* to_string(Normalize n) { return n == Normalize::kSynthetic ? "synthetic" : "real"; }
@@ -102,7 +107,11 @@ config::Schema ShrOptions::schema() {
       .add_float("epsilon_scale", 1.0,
                  "factor on the ε draws of Eq. 3 (1: the paper; 0: deterministic SHR to the neighbours' mean "
                  "statistics, e.g. to measure how much of SHR's change is the random redraw)",
-                 0.0, 100.0);
+                 0.0, 100.0)
+      .add_string("negative", "flip",
+                  "domain amplitude: a negative Eq. 3 amplitude becomes 0 (zero) or its magnitude with the phase "
+                  "turned by pi (flip: the mapped value times the unit phasor, no clamp)",
+                  {"zero", "flip"});
   return s;
 }
 
@@ -118,6 +127,7 @@ ShrOptions ShrOptions::from_params(const config::Params& params) {
   if (params.has("ssim")) o.ssim = spectral::parse_ssim_window(params.get<std::string>("ssim"), kComponent);
   if (params.has("pool")) o.pool = spectral::parse_retrieval_pool(params.get<std::string>("pool"), kComponent);
   o.epsilon_scale = params.get_or<double>("epsilon_scale", o.epsilon_scale);
+  if (params.has("negative")) o.negative = parse_negative(params.get<std::string>("negative"));
   if (params.has("seed")) {
     const long seed = params.get<long>("seed");
     if (seed < 0) throw ConfigError("shr: seed=" + std::to_string(seed) + " must be non-negative");
@@ -151,6 +161,9 @@ std::string ShrOptions::canonical() const {
     std::snprintf(text, sizeof(text), ";epsilon_scale=%.17g", epsilon_scale);
     epsilon_text = text;
   }
+  // The default flip changed SHR's output (the clamp at 0 was the rule until 2026-12-02), so it
+  // is in the key; zero, the old rule, leaves it out and finds the artifacts made with it.
+  if (negative == Negative::kFlip) epsilon_text += ";negative=flip";
   return std::string("shr.v2;ratio=") + ratio_text + ";k=" + std::to_string(k) + ";mask=" +
          spectral::to_string(mask) + ";spread=" + to_string(spread) + ";normalize=" + to_string(normalize) +
          ";domain=" + to_string(domain) + ";stats=" + to_string(stats) + ";ssim=" + spectral::to_string(ssim) + ";pool=" +
@@ -256,8 +269,9 @@ Image apply_shr(const Image& synthetic, const std::vector<const ImageStats*>& ne
       const std::complex<double> mapped = t.spread_hat * standardised + t.mean_hat;
       if (pre_clamp_hf_out != nullptr) (*pre_clamp_hf_out)[c].push_back(mapped);
       if (options.domain == Domain::kAmplitude) {
-        const double amp = std::max(0.0, mapped.real());
-        plane[i] = std::polar(amp, std::arg(plane[i]));
+        // zero: clamp at 0; flip: mapped · e^{iφ} as it is (|mapped| with the phase + π when negative).
+        const double amp = options.negative == Negative::kZero ? std::max(0.0, mapped.real()) : mapped.real();
+        plane[i] = amp * std::polar(1.0, std::arg(plane[i]));
       } else {
         plane[i] = mapped;
       }

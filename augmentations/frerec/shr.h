@@ -19,7 +19,10 @@
 //              fraction). `stats: high`: μ, σ over the HF bins only. Eq. 3 maps the HF bins in
 //              both. Why this default: docs/decisions.md "SHR: which reading of Eq. 1–3".
 //   Values     `domain: amplitude` (default): statistics of |F| on the HF region; the new
-//              amplitude is clamped at 0 and recombined with the unchanged phase.
+//              amplitude (Eq. 3's value, which can be negative) times the bin's unit
+//              phasor: a negative value becomes its magnitude with the phase turned by π
+//              (`negative: flip`, default); `negative: zero` clamps it at 0 instead, which
+//              leaves exact holes in the spectrum (docs/decisions.md "SHR: negative amplitudes").
 //              `domain: complex`: Eq. 1 taken literally on the complex HF values (μ complex,
 //              σ = mean modulus of the deviations, Σ_μ = sqrt(mean |μ_k − μ̄|²)); ε stays real;
 //              no clamp (amplitudes are not separated).
@@ -61,6 +64,7 @@ enum class Spread { kMad, kStd };
 enum class Normalize { kSynthetic, kReal };
 enum class Domain { kAmplitude, kComplex };
 enum class StatsRegion { kHigh, kMasked };
+enum class Negative { kZero, kFlip };
 
 struct ShrOptions {
   double ratio = 0.5;                                   // r: low-frequency mask ratio, (0,1]
@@ -74,8 +78,9 @@ struct ShrOptions {
   spectral::RetrievalPool pool = spectral::RetrievalPool::kAll;
   std::uint64_t seed = 0;
   double epsilon_scale = 1.0;  // factor on ε (1: Eq. 3; 0: μ̂ = μ̄, σ̂ = σ̄, deterministic)
+  Negative negative = Negative::kFlip;  // domain amplitude: a negative Eq. 3 value → |·| with the phase + π, or 0
 
-  // Keys: ratio, k, mask, spread, normalize, domain, stats, ssim, pool, seed, epsilon_scale.
+  // Keys: ratio, k, mask, spread, normalize, domain, stats, ssim, pool, seed, epsilon_scale, negative.
   static config::Schema schema();
   static ShrOptions from_params(const config::Params& params);
   void validate() const;           // ConfigError naming the key and value

@@ -278,6 +278,28 @@ TEST_F(PipelineTest, DaeTrainImagesTrainsOnTheFirstImagesOnly) {
   EXPECT_THROW(settings(FreRecStage::kFull, "dae_train_images: 0\n"), ConfigError);
 }
 
+// dae.train_epsilon_scale widens SHR's ε for the training inputs only: another network (and
+// cache entry), trained on other inputs, validated on the very inputs inference would give it.
+TEST_F(PipelineTest, TrainEpsilonScaleChangesTrainingInputsOnly) {
+  const auto real = images(10, 21);
+  const FreRecSettings plain = settings(FreRecStage::kFull);
+  FreRecSettings wide = settings(FreRecStage::kFull);
+  wide.dae["train_epsilon_scale"] = 3.0;
+  const fs::path a = trained_dae(real, plain, run_), b = trained_dae(real, wide, run_);
+  EXPECT_NE(a, b) << "the wider training shared the cache entry of the plain one";
+  const auto ha = rhm::dae_history(a), hb = rhm::dae_history(b);
+  ASSERT_EQ(ha.size(), hb.size());
+  for (std::size_t e = 0; e < ha.size(); ++e) {
+    EXPECT_EQ(ha[e].input_psnr, hb[e].input_psnr) << "epoch " << e + 1 << ": validation inputs differ";
+    EXPECT_NE(ha[e].train_loss, hb[e].train_loss) << "epoch " << e + 1 << ": training inputs did not change";
+  }
+  FreRecSettings negative = settings(FreRecStage::kFull);
+  negative.dae["train_epsilon_scale"] = -1.0;
+  EXPECT_THROW(trained_dae(real, negative, run_), ConfigError);
+  EXPECT_THROW(rhm::dae_schema().validate(YAML::Load("{train_epsilon_scale: -1}"), "dae", config::Provenance()),
+               ConfigError);
+}
+
 TEST_F(PipelineTest, StreamedAutoEncoderTrainingEqualsTheInMemoryOne) {
   // The same pairs given as vectors or as rows of a store train bit-identical networks.
   const auto real = images(9, 14);

@@ -287,7 +287,8 @@ TEST(Shr, OptionsFromParams) {
   EXPECT_THROW(ShrOptions::from_params(config::Params(YAML::Load("{mask: hexagon}"), "shr")), ConfigError);
   EXPECT_THROW(ShrOptions::from_params(config::Params(YAML::Load("{ratio: 0}"), "shr")), ConfigError);
   const auto schema = ShrOptions::schema();
-  for (const char* key : {"ratio", "k", "mask", "spread", "normalize", "domain", "ssim", "pool", "seed", "epsilon_scale"})
+  for (const char* key :
+       {"ratio", "k", "mask", "spread", "normalize", "domain", "ssim", "pool", "seed", "epsilon_scale", "negative"})
     EXPECT_NE(schema.find(key), nullptr) << key;
 }
 
@@ -319,6 +320,58 @@ TEST(Shr, EpsilonScaleMultipliesTheDrawAndZeroIsDeterministic) {
   EXPECT_DOUBLE_EQ(ShrOptions::from_params(config::Params(YAML::Load("{epsilon_scale: 0.25}"), "shr")).epsilon_scale,
                    0.25);
   EXPECT_THROW(ShrOptions::from_params(config::Params(YAML::Load("{epsilon_scale: -1}"), "shr")), ConfigError);
+}
+
+// negative: a negative Eq. 3 amplitude. zero clamps it (an exact hole in the spectrum); flip
+// keeps the mapped value as it is, times the bin's unit phasor (|value| with the phase + π).
+// Both see the same draws; they differ only in the bins whose mapped value is negative.
+TEST(Shr, NegativeAmplitudesAreClampedOrFlipped) {
+  // Smooth real images (few strong HF bins: mean small against spread) and a noisy synthetic
+  // one (mean large against spread): Eq. 3 sends its weakest bins below 0.
+  const auto real = mid_set(12, 1, 32, 28, 3, 0.001f);
+  const Image synthetic = mid_image(1, 32, 28, 4, 0.05f);
+  ShrOptions opt;
+  opt.stats = StatsRegion::kHigh;
+  opt.epsilon_scale = 3.0;  // wide draws: σ̂ large against μ̂ pushes the smallest amplitudes below 0
+  const auto stats = high_frequency_stats(real, opt, 1);
+  const auto low = spectral::low_frequency_mask(32, 28, opt.ratio, opt.mask);
+  const auto before = spectral::centred_spectrum<double>(synthetic);
+  int checked = 0;
+  for (std::uint64_t index = 0; index < 40 && checked < 2; ++index) {
+    std::vector<std::vector<std::complex<double>>> hf_zero, hf_flip;
+    opt.negative = Negative::kZero;
+    const Image zero = apply_shr(synthetic, pointers(stats), opt, index, nullptr, &hf_zero);
+    opt.negative = Negative::kFlip;
+    const Image flip = apply_shr(synthetic, pointers(stats), opt, index, nullptr, &hf_flip);
+    ASSERT_EQ(hf_zero, hf_flip);  // the same Eq. 3 values
+    int negatives = 0;
+    for (const auto& v : hf_flip[0]) negatives += v.real() < 0.0;
+    bool clipped = false;
+    for (const Image* img : {&zero, &flip})
+      for (float p : img->data) clipped = clipped || p <= 0.0f || p >= 1.0f;
+    if (negatives == 0 || clipped) continue;  // this draw does not test the rule
+    ++checked;
+    const auto a_zero = spectral::centred_spectrum<double>(zero);
+    const auto a_flip = spectral::centred_spectrum<double>(flip);
+    std::size_t v = 0;
+    for (std::size_t i = 0; i < low.size(); ++i) {
+      if (low[i]) continue;
+      const double mapped = hf_flip[0][v++].real();
+      EXPECT_NEAR(std::abs(a_flip.data[i]), std::abs(mapped), 1e-4);
+      EXPECT_NEAR(std::abs(a_zero.data[i]), std::max(0.0, mapped), 1e-4);
+      if (mapped < -1e-3) {
+        EXPECT_NEAR(std::remainder(std::arg(a_flip.data[i]) - std::arg(before.data[i]) - M_PI, 2 * M_PI), 0.0, 1e-3);
+        EXPECT_LT(std::abs(a_zero.data[i]), 1e-4);  // the hole the clamp makes
+      }
+    }
+  }
+  EXPECT_EQ(checked, 2) << "no draw made a negative amplitude without clipping pixels: change the test images";
+  EXPECT_EQ(ShrOptions{}.negative, Negative::kFlip);
+  EXPECT_EQ(ShrOptions::from_params(config::Params(YAML::Load("{negative: zero}"), "shr")).negative, Negative::kZero);
+  EXPECT_THROW(ShrOptions::from_params(config::Params(YAML::Load("{negative: keep}"), "shr")), ConfigError);
+  ShrOptions zero_opt;
+  zero_opt.negative = Negative::kZero;
+  EXPECT_NE(zero_opt.canonical(), ShrOptions{}.canonical());
 }
 
 }  // namespace
