@@ -155,19 +155,19 @@ std::string ShrOptions::canonical() const {
   char ratio_text[64];
   std::snprintf(ratio_text, sizeof(ratio_text), "%.17g", ratio);
   // Left out at its default so that existing cache keys stay valid.
-  std::string epsilon_text;
+  std::string suffix;
   if (epsilon_scale != 1.0) {
     char text[64];
     std::snprintf(text, sizeof(text), ";epsilon_scale=%.17g", epsilon_scale);
-    epsilon_text = text;
+    suffix = text;
   }
   // The default flip changed SHR's output (the clamp at 0 was the rule until 2026-12-02), so it
   // is in the key; zero, the old rule, leaves it out and finds the artifacts made with it.
-  if (negative == Negative::kFlip) epsilon_text += ";negative=flip";
+  if (negative == Negative::kFlip) suffix += ";negative=flip";
   return std::string("shr.v2;ratio=") + ratio_text + ";k=" + std::to_string(k) + ";mask=" +
          spectral::to_string(mask) + ";spread=" + to_string(spread) + ";normalize=" + to_string(normalize) +
          ";domain=" + to_string(domain) + ";stats=" + to_string(stats) + ";ssim=" + spectral::to_string(ssim) + ";pool=" +
-         spectral::to_string(pool) + ";seed=" + std::to_string(seed) + epsilon_text;
+         spectral::to_string(pool) + ";seed=" + std::to_string(seed) + suffix;
 }
 
 std::vector<ImageStats> high_frequency_stats(const std::vector<Image>& images, const ShrOptions& options,

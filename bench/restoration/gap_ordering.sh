@@ -49,10 +49,13 @@ one_task() {
       "${F[@]}" --threads 1 datasets export "$task" --out "$d/export_$POOL" counts.train.positive=1 \
         counts.train.negative=1 counts.test.positive=1 counts.test.negative=1 synthetic.name=known_bias \
         "synthetic.known_bias.operator=$POOL" >/dev/null
+      # sed, not head: head would end the pipe early and pipefail would stop the script.
+      rm -rf "$pool.tmp"
       for c in positive negative; do
-        mkdir -p "$pool/$c"
-        find "$d/export_$POOL/synthetic/$c" -name '*.png' | sort | head -n 200 | xargs cp -t "$pool/$c"
+        mkdir -p "$pool.tmp/$c"
+        find "$d/export_$POOL/synthetic/$c" -name '*.png' | sort | sed -n '1,200p' | xargs cp -t "$pool.tmp/$c"
       done
+      mv "$pool.tmp" "$pool"  # only a complete pool counts as made
       rm -rf "$d/export_$POOL"
     fi
   fi
