@@ -162,8 +162,10 @@ std::string ShrOptions::canonical() const {
     suffix = text;
   }
   // The default flip changed SHR's output (the clamp at 0 was the rule until 2026-12-02), so it
-  // is in the key; zero, the old rule, leaves it out and finds the artifacts made with it.
-  if (negative == Negative::kFlip) suffix += ";negative=flip";
+  // is in the key; zero, the old rule, leaves it out and finds the artifacts made with it. The
+  // complex domain maps real and imaginary parts, which may be negative, so the rule does not
+  // apply there and stays out of its key.
+  if (negative == Negative::kFlip && domain == Domain::kAmplitude) suffix += ";negative=flip";
   return std::string("shr.v2;ratio=") + ratio_text + ";k=" + std::to_string(k) + ";mask=" +
          spectral::to_string(mask) + ";spread=" + to_string(spread) + ";normalize=" + to_string(normalize) +
          ";domain=" + to_string(domain) + ";stats=" + to_string(stats) + ";ssim=" + spectral::to_string(ssim) + ";pool=" +

@@ -372,6 +372,11 @@ TEST(Shr, NegativeAmplitudesAreClampedOrFlipped) {
   ShrOptions zero_opt;
   zero_opt.negative = Negative::kZero;
   EXPECT_NE(zero_opt.canonical(), ShrOptions{}.canonical());
+  // The rule is about amplitudes: in the complex domain it changes nothing, nor the key.
+  ShrOptions complex_flip, complex_zero;
+  complex_flip.domain = complex_zero.domain = Domain::kComplex;
+  complex_zero.negative = Negative::kZero;
+  EXPECT_EQ(complex_flip.canonical(), complex_zero.canonical());
 }
 
 }  // namespace
