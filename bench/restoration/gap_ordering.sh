@@ -11,11 +11,11 @@
 # training images (the real set) and 200 GAN images (100 per class, seed 0); with
 # POOL=checkerboard|blur|hf_noise in the environment, the positive control's known_bias pool
 # of that operator instead (the first 200 images per class). DAE_FROM=<an earlier run's name in
-# WORK_DIR/<task>/, e.g. gan> reuses that run's auto-encoder instead of training one (the
+# WORK_DIR/<task>/runs/, e.g. gan> reuses that run's auto-encoder instead of training one (the
 # auto-encoder depends only on the real images and the settings, not on the pool). E.g.
 #   bench/restoration/gap_ordering.sh && POOL=blur DAE_FROM=gan bench/restoration/gap_ordering.sh One auto-encoder per
 # task and set of overrides, one thread each, tasks side by side: ~12 min per task on a free
-# core, ~25 min for three tasks on 2 cores. Results: WORK_DIR/<task>/<name>/ (calibrate's
+# core, ~25 min for three tasks on 2 cores. Results: WORK_DIR/<task>/runs/<name>/ (calibrate's
 # calibration.md) and the table printed at the end.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -37,7 +37,7 @@ PY
 F=("$bin" --cache-dir "$work/cache" -q)
 
 one_task() {
-  local task=$1 d=$work/$1 o=$work/$1/$name
+  local task=$1 d=$work/$1 o=$work/$1/runs/$name  # runs/: never the pool folder of the same name
   [ -d "$d/train" ] || "${F[@]}" --threads 1 datasets export "$task" --out "$d" counts.train.positive=400 \
     counts.train.negative=400 counts.test.positive=100 counts.test.negative=100 synthetic.name=none >/dev/null
   local pool=$d/gan checkpoint=()
@@ -60,7 +60,7 @@ one_task() {
     fi
   fi
   if [ -n "${DAE_FROM:-}" ]; then
-    local given=$work/$task/$DAE_FROM/frerec/dae_checkpoint.pt
+    local given=$work/$task/runs/$DAE_FROM/frerec/dae_checkpoint.pt
     [ -f "$given" ] || { echo "gap_ordering: no auto-encoder at $given" >&2; return 1; }
     checkpoint=(--checkpoint "$given")
   fi
@@ -80,7 +80,7 @@ echo "pool: ${POOL:-gan}; overrides: ${overrides[*]:-(none)}"
 echo "| task | gap before | SHR | FreRec | RHM only | PSNR/SSIM SHR | FreRec | RHM only | DAE val PSNR (input) |"
 echo "|---|---:|---:|---:|---:|---|---|---|---|"
 for task in $tasks; do
-  /usr/bin/python3 - "$work/$task/$name" "$task" <<'PY'
+  /usr/bin/python3 - "$work/$task/runs/$name" "$task" <<'PY'
 import json, sys
 o, task = sys.argv[1], sys.argv[2]
 c = {s: json.load(open(f"{o}/{s}/calibration.json")) for s in ("shr", "frerec", "rhm")}
