@@ -8,9 +8,11 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <filesystem>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "datasets/dataset.h"
 #include "datasets/register.h"
@@ -19,11 +21,24 @@
 namespace frerec::datasets::testing {
 namespace fs = std::filesystem;
 
+// Every folder fresh_dir made is removed when the test binary exits (FREREC_KEEP_TEST_DIRS=1
+// keeps them for a look after a failure), so runs do not pile up folders in the temp dir.
+struct TempDirs {
+  std::vector<fs::path> dirs;
+  ~TempDirs() {
+    if (std::getenv("FREREC_KEEP_TEST_DIRS") != nullptr) return;
+    std::error_code ec;
+    for (const auto& dir : dirs) fs::remove_all(dir, ec);
+  }
+};
+
 inline fs::path fresh_dir(const std::string& name) {
+  static TempDirs made;
   const fs::path dir = fs::temp_directory_path() /
                        ("frerec_datasets_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
+  made.dirs.push_back(dir);
   return dir;
 }
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -40,10 +41,18 @@ double max_abs_diff(const at::Tensor& a, const std::vector<float>& b) {
   return (a - expected).abs().max().item<double>();
 }
 
+// One folder per test binary, removed when it exits (FREREC_KEEP_TEST_DIRS=1 keeps it).
 fs::path temp_file(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("frerec_models_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir / name;
+  struct Dir {
+    fs::path path = fs::temp_directory_path() / ("frerec_models_test_" + std::to_string(::getpid()));
+    Dir() { fs::create_directories(path); }
+    ~Dir() {
+      std::error_code ec;
+      if (std::getenv("FREREC_KEEP_TEST_DIRS") == nullptr) fs::remove_all(path, ec);
+    }
+  };
+  static Dir dir;
+  return dir.path / name;
 }
 
 DenseNetConfig tiny_densenet(const nlohmann::json& g, int64_t in_channels, int64_t num_classes) {
