@@ -8,37 +8,26 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <filesystem>
-#include <cstdlib>
 #include <fstream>
+#include <map>
 #include <random>
 #include <string>
-#include <vector>
 
 #include "datasets/dataset.h"
 #include "datasets/register.h"
 #include "framework/core/context.h"
+#include "tests/framework/test_util.h"
 
 namespace frerec::datasets::testing {
 namespace fs = std::filesystem;
 
-// Every folder fresh_dir made is removed when the test binary exits (FREREC_KEEP_TEST_DIRS=1
-// keeps them for a look after a failure), so runs do not pile up folders in the temp dir.
-struct TempDirs {
-  std::vector<fs::path> dirs;
-  ~TempDirs() {
-    if (std::getenv("FREREC_KEEP_TEST_DIRS") != nullptr) return;
-    std::error_code ec;
-    for (const auto& dir : dirs) fs::remove_all(dir, ec);
-  }
-};
-
+// An empty folder for `name`, the same one at each call (emptied again); the folders are
+// TempDirs, removed when the test binary exits.
 inline fs::path fresh_dir(const std::string& name) {
-  static TempDirs made;
-  const fs::path dir = fs::temp_directory_path() /
-                       ("frerec_datasets_" + name + "_" + std::to_string(::getpid()));
+  static std::map<std::string, ::frerec::testing::TempDir> made;
+  const fs::path dir = made[name].path();
   fs::remove_all(dir);
   fs::create_directories(dir);
-  made.dirs.push_back(dir);
   return dir;
 }
 

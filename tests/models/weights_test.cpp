@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -18,6 +17,7 @@
 #include "models/classifiers/resnet.h"
 #include "models/classifiers/vit.h"
 #include "models/classifiers/weights.h"
+#include "tests/framework/test_util.h"
 #include "tests/models/deterministic_fill.h"
 
 namespace frerec::models {
@@ -41,18 +41,10 @@ double max_abs_diff(const at::Tensor& a, const std::vector<float>& b) {
   return (a - expected).abs().max().item<double>();
 }
 
-// One folder per test binary, removed when it exits (FREREC_KEEP_TEST_DIRS=1 keeps it).
+// One folder per test binary, removed when it exits.
 fs::path temp_file(const std::string& name) {
-  struct Dir {
-    fs::path path = fs::temp_directory_path() / ("frerec_models_test_" + std::to_string(::getpid()));
-    Dir() { fs::create_directories(path); }
-    ~Dir() {
-      std::error_code ec;
-      if (std::getenv("FREREC_KEEP_TEST_DIRS") == nullptr) fs::remove_all(path, ec);
-    }
-  };
-  static Dir dir;
-  return dir.path / name;
+  static const frerec::testing::TempDir dir;
+  return dir / name;
 }
 
 DenseNetConfig tiny_densenet(const nlohmann::json& g, int64_t in_channels, int64_t num_classes) {
